@@ -49,3 +49,21 @@ def test_results_are_recorded_per_notebook_and_collected(tmp_runs):
     assert list(df.notebook) == ["01_x", "01_x", "02_x"]
     with pytest.raises(ValueError, match="missing the columns"):
         store.record_results("03_x", pd.DataFrame([{"rate": 1}]))
+
+
+def test_stage_time_excludes_upstream_stages_built_inside_it(tmp_runs):
+    import json
+    import time
+
+    store = RunStore("smoke")
+
+    def upstream(d):
+        time.sleep(0.3)
+
+    def downstream(d):
+        store.cached("upstream", {"k": 1}, upstream)
+        time.sleep(0.1)
+
+    meta = json.loads((store.cached("downstream", {"k": 1}, downstream) / "stage.json").read_text())
+    assert 0.1 <= meta["seconds"] < 0.3 <= meta["seconds_with_upstream"]
+    assert sorted(store.stage_timings().stage) == ["downstream", "upstream"]
