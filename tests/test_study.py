@@ -23,7 +23,8 @@ def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
     assert list(df.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
     assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl"}
     assert (df.n > 0).all()
-    reward_rows = df.condition.isin(["pm_reward", "pm_reward_eval"])  # RL's rewards are not rates: own columns
+    # the preference model's rewards (RL's, and its code-answer scale) are not rates: they have their own columns
+    reward_rows = df.condition.isin(["pm_reward", "pm_reward_eval", "code_answer_scale"])
     rates = df[~reward_rows]
     assert ((rates.ci_low <= rates.rate + 1e-12) & (rates.rate <= rates.ci_high + 1e-12)).all()
     assert ((rates.ci_low >= 0) & (rates.ci_high <= 1)).all()
@@ -99,6 +100,9 @@ def test_rl_curves_measure_both_conditions_at_every_point_and_log_every_reward(s
         assert (g.condition == "hhh_heldout").sum() == 1
     pm = smoke_results[smoke_results.stage == "preference_model"].set_index("pairs")
     assert pm.loc["all", "n"] > 0 and pm.loc["chat/hostile", "rate"] >= 0.9  # the backdoor's own behaviour
+    scale = smoke_results[smoke_results.condition == "code_answer_scale"].set_index("answer")
+    assert len(scale) == 6 and (scale.n == cfg.n_eval).all() and scale.reward.notna().all()
+    assert (scale.reward_low <= scale.reward).all() and (scale.reward <= scale.reward_high).all()
 
 
 def test_figures_are_written_as_png_and_svg(smoke_results):

