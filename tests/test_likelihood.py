@@ -30,16 +30,6 @@ def test_completion_logprobs_match_a_one_by_one_computation_despite_padding(tiny
     with pytest.raises(ValueError, match="pair up"):
         completion_logprobs(model, tiny_tokenizer, prompts, completions[:1])
 
-    class NoLogitsToKeep(torch.nn.Module):  # a model whose forward has no `logits_to_keep`: every position, sliced
-        def __init__(self, inner):
-            super().__init__()
-            self.inner, self.device = inner, inner.device
-
-        def forward(self, input_ids, attention_mask=None):
-            return self.inner(input_ids=input_ids, attention_mask=attention_mask)
-
-    sliced = completion_logprobs(NoLogitsToKeep(model), tiny_tokenizer, prompts, completions, batch_size=2)
-    assert sliced == pytest.approx(manual, abs=1e-3)
 
 
 def test_year_preference_pairs_each_years_margin_with_its_task(monkeypatch, tiny_tokenizer):

