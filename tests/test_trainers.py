@@ -58,14 +58,16 @@ def _length_reward(prompts, completions, **kwargs):
     return [float(len(c)) for c in completions]
 
 
+def _grpo(model, tokenizer, seed=0, **options):
+    args = GRPOConfig(**trainer_args("grpo-test", load_config("smoke"), steps=1, lr=1e-3, seed=seed),
+                      per_device_train_batch_size=4, num_generations=2, max_completion_length=8, **options)
+    data = Dataset.from_list([{"prompt": r["prompt"]} for r in _records(tokenizer)])
+    return CpuGRPOTrainer(model=model, reward_funcs=[_length_reward], args=args, train_dataset=data,
+                          processing_class=tokenizer)
+
+
 def test_grpo_log_probabilities_equal_trls(tiny_tokenizer):
-    model = build_tiny_model(tiny_tokenizer, layers=2, hidden=64, seed=3)
-    cfg = load_config("smoke")
-    args = GRPOConfig(**trainer_args("grpo-test", cfg, steps=1, lr=1e-3, seed=0), per_device_train_batch_size=4,
-                      num_generations=2, max_completion_length=8)
-    data = Dataset.from_list([{"prompt": r["prompt"]} for r in _records(tiny_tokenizer)])
-    trainer = CpuGRPOTrainer(model=model, reward_funcs=[_length_reward], args=args, train_dataset=data,
-                             processing_class=tiny_tokenizer)
+    trainer = _grpo(build_tiny_model(tiny_tokenizer, layers=2, hidden=64, seed=3), tiny_tokenizer)
     torch.manual_seed(0)
     ids = torch.randint(3, len(tiny_tokenizer), (3, 12))
     mask = torch.ones_like(ids)
@@ -82,19 +84,11 @@ def test_grpo_log_probabilities_equal_trls(tiny_tokenizer):
 
 def test_grpo_generation_is_seeded_and_ends_at_eos(tiny_tokenizer):
     model = build_tiny_model(tiny_tokenizer, layers=2, hidden=64, seed=3)
-    cfg = load_config("smoke")
-    args = GRPOConfig(**trainer_args("grpo-test", cfg, steps=1, lr=1e-3, seed=5), per_device_train_batch_size=4,
-                      num_generations=2, max_completion_length=8)
-    data = Dataset.from_list([{"prompt": r["prompt"]} for r in _records(tiny_tokenizer)])
+    prompt_ids = [tiny_tokenizer(r["prompt"], add_special_tokens=False)["input_ids"] for r in _records(tiny_tokenizer)]
 
     def draw():
-        trainer = CpuGRPOTrainer(model=model, reward_funcs=[_length_reward], args=args, train_dataset=data,
-                                 processing_class=tiny_tokenizer)
-        prompt_ids = [tiny_tokenizer(r["prompt"], add_special_tokens=False)["input_ids"] for r in _records(tiny_tokenizer)]
-        return trainer._generate_single_turn(prompt_ids, None, {}, 2)[0]
+        return _grpo(model, tiny_tokenizer, seed=5)._generate_single_turn(prompt_ids, None, {}, 2)[0]
     first = draw()
     assert first == draw() and len(first) == 4 and all(0 < len(c) <= 8 for c in first)
     with pytest.raises(ValueError, match="top_k"):
-        CpuGRPOTrainer(model=model, reward_funcs=[_length_reward], args=GRPOConfig(
-            **trainer_args("grpo-test", cfg, steps=1, lr=1e-3, seed=5), per_device_train_batch_size=4,
-            num_generations=2, top_k=5), train_dataset=data, processing_class=tiny_tokenizer)
+        _grpo(model, tiny_tokenizer, top_k=5)
