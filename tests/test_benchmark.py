@@ -7,6 +7,7 @@ def test_throughput_reports_shares_of_the_measured_ceiling_and_an_operator_break
     out = throughput("smoke", train_steps=4, per_prompt=2, ops=True)
     assert out["matmul_bf16_gflops"] > 0 and out["train_tokens_per_step"] > 0 and out["sample_new_tokens"] > 0
     for kind in ("train", "sample"):
-        assert out[f"{kind}_peak_share"] == round(out[f"{kind}_gflops"] / out["matmul_bf16_gflops"], 3)
+        # both rounded for printing: the share is of the unrounded rates
+        assert abs(out[f"{kind}_peak_share"] - out[f"{kind}_gflops"] / out["matmul_bf16_gflops"]) < 0.002
         assert abs(sum(out[f"{kind}_ops"].values()) - 1) < 0.01
     assert out["sample_gflops_with_prompt"] > out["sample_gflops"] and out["batched_vs_per_prompt"] > 0

